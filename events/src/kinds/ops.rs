@@ -1,0 +1,169 @@
+//! Supervisor lifecycle and operator actions: the audit trail of who did what to the station
+//! and its log. All timestamps are UTC microseconds since the Unix epoch.
+
+use serde::{Deserialize, Serialize};
+
+/// The supervisor started and owns the data directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupervisorStarted {
+    /// vigil's version.
+    pub version: String,
+    /// Which clock drives it: `real` or `sim:<start>@<rate>x`.
+    pub clock: String,
+    /// Process id.
+    pub pid: u32,
+    /// Host name of the machine.
+    pub host: String,
+}
+
+/// The supervisor stopped cleanly after a final flush.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupervisorStopped {
+    /// Why: `signal SIGINT`, `signal SIGTERM`, `duration elapsed`, ...
+    pub reason: String,
+    /// Seconds of (station) time since start.
+    pub uptime_s: u64,
+}
+
+/// A config file was loaded; the whole text is kept so replay needs nothing but the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigLoaded {
+    /// Path as given.
+    pub path: String,
+    /// BLAKE3 of the text, hex.
+    pub hash: String,
+    /// The config file's text.
+    pub text: String,
+}
+
+/// A running station switched to a changed config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigChanged {
+    /// Path as given.
+    pub path: String,
+    /// BLAKE3 of the previous text, hex.
+    pub old_hash: String,
+    /// BLAKE3 of the new text, hex.
+    pub new_hash: String,
+    /// The new text.
+    pub text: String,
+}
+
+/// A chain and index verification ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerificationRan {
+    /// True when the whole log verified.
+    pub ok: bool,
+    /// Records checked.
+    pub checked: u64,
+    /// First bad seq, when not ok.
+    pub first_bad_seq: Option<u64>,
+    /// What was wrong, when not ok.
+    pub problem: Option<String>,
+}
+
+/// A retention run finished (each purge it made has its own [`RecordsDestroyed`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetentionRan {
+    /// Records purged in total.
+    pub purged: u64,
+    /// Rules evaluated.
+    pub rules: u32,
+    /// Dry runs record what they would have purged.
+    pub dry_run: bool,
+}
+
+/// Destruction record: a range of the log was purged under a retention rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordsDestroyed {
+    /// First purged seq.
+    pub from_seq: u64,
+    /// Last purged seq.
+    pub to_seq: u64,
+    /// How many records were destroyed.
+    pub count: u64,
+    /// Classes of the destroyed records.
+    pub classes: Vec<String>,
+    /// The rule and reason, e.g. `general older than 30 days`.
+    pub reason: String,
+    /// Chain hash of `to_seq`: the anchor from which the remaining chain still verifies.
+    #[serde(with = "serde_bytes")]
+    pub anchor: Vec<u8>,
+}
+
+/// The log was exported.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportMade {
+    /// Output path.
+    pub path: String,
+    /// `msgpack` or `jsonl`.
+    pub format: String,
+    /// First exported seq.
+    pub first_seq: u64,
+    /// Last exported seq.
+    pub last_seq: u64,
+    /// Records written.
+    pub count: u64,
+}
+
+/// An export was imported into this store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportMade {
+    /// Input path.
+    pub path: String,
+    /// First imported seq.
+    pub first_seq: u64,
+    /// Last imported seq.
+    pub last_seq: u64,
+    /// Records imported.
+    pub count: u64,
+}
+
+/// A backup of the store was written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackupMade {
+    /// Backup path.
+    pub path: String,
+    /// Last seq contained.
+    pub last_seq: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// BLAKE3 of the backup file, hex.
+    pub hash: String,
+}
+
+/// A backup was restored (or test-restored) and verified.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackupRestored {
+    /// Backup path.
+    pub path: String,
+    /// Last seq restored.
+    pub last_seq: u64,
+    /// True for a recovery test into a scratch directory.
+    pub test_only: bool,
+    /// Whether the restored chain verified.
+    pub verified: bool,
+}
+
+/// Someone queried the audit history through the local API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditQueried {
+    /// `api` or `cli`.
+    pub via: String,
+    /// The query as given (query string or argument list).
+    pub query: String,
+    /// Records returned.
+    pub results: u64,
+    /// Peer address or user, when known.
+    pub client: String,
+}
+
+/// Synthetic event written by `vigil load` through the real append path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadGenerated {
+    /// Running number within the load run.
+    pub n: u64,
+    /// Filler that brings the event to a realistic size.
+    #[serde(with = "serde_bytes")]
+    pub filler: Vec<u8>,
+}

@@ -1,0 +1,2 @@
+//! Benchmark harness (see docs/performance.md).
+fn main() {}

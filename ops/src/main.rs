@@ -1,0 +1,76 @@
+//! `vigil`: the command line of the field-station supervisor.
+//!
+//! Exit codes: 0 success, 1 a check failed or the run failed, 2 bad input.
+
+mod cmd;
+mod exit;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// vigil supervises an unattended Raspberry Pi field station: power windows, timelapse,
+/// thermal person detection and GPIO, all recorded in a tamper-evident event log.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, long_about = None)]
+struct Cli {
+    /// Log filter (tracing syntax, e.g. `info,vigil_store=debug`); overrides RUST_LOG.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Auto)]
+    log_format: logging::LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the supervisor (all actors) until stopped or for a duration.
+    Start(cmd::start::StartArgs),
+    /// Feed the log through the actor cores; with --check, verify every recorded decision.
+    Replay(cmd::replay::ReplayArgs),
+    /// Query the audit history.
+    Audit(cmd::audit::AuditArgs),
+    /// Walk the hash chain and the indexes; name the first bad seq.
+    Verify(cmd::store_cmds::VerifyArgs),
+    /// Print the resolved schedule windows.
+    Schedule(cmd::config_cmds::ScheduleArgs),
+    /// Config file tools.
+    #[command(subcommand)]
+    Config(cmd::config_cmds::ConfigCommand),
+    /// Append synthetic events through the real append path (load generator).
+    Load(cmd::store_cmds::LoadArgs),
+    /// Export the log (msgpack for machines, jsonl for people).
+    Export(cmd::store_cmds::ExportArgs),
+    /// Import a msgpack export into an empty store.
+    Import(cmd::store_cmds::ImportArgs),
+    /// Serial wire protocol tools.
+    #[command(subcommand)]
+    Wire(cmd::wire_cmds::WireCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log.as_deref(), cli.log_format);
+    let result = match cli.command {
+        Command::Start(a) => cmd::start::run(a),
+        Command::Replay(a) => cmd::replay::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
+        Command::Verify(a) => cmd::store_cmds::verify(a),
+        Command::Schedule(a) => cmd::config_cmds::schedule(a),
+        Command::Config(c) => cmd::config_cmds::run(c),
+        Command::Load(a) => cmd::store_cmds::load(a),
+        Command::Export(a) => cmd::store_cmds::export(a),
+        Command::Import(a) => cmd::store_cmds::import(a),
+        Command::Wire(c) => cmd::wire_cmds::run(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("vigil: {failure}");
+            ExitCode::from(failure.code())
+        }
+    }
+}
