@@ -1,0 +1,362 @@
+//! Integer-only inference: input quantization, the layers, and the per-mille softmax.
+//!
+//! Every value is an `i8`, `i16` or `i32`; accumulators are `i32` (the parser rejects layers
+//! whose accumulator could overflow), and requantization uses [`crate::fixed`]. The same
+//! input therefore gives the same bits on the RP2040 and on the host.
+
+use crate::fixed::{div_round, QuantMultiplier};
+use crate::format::{Affine, ConvGeom, InputKind, Layer, Model, PoolGeom, Weights, MAX_CLASSES};
+use crate::shape::Shape;
+
+/// Why an inference could not run (the caller passed the wrong buffers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// The frame does not have `h · w` readings.
+    #[error("frame has {found} readings, the model expects {expected}")]
+    FrameLength {
+        /// Readings the model expects.
+        expected: usize,
+        /// Readings given.
+        found: usize,
+    },
+    /// The scratch buffer is smaller than [`Model::arena_len`].
+    #[error("arena has {found} bytes, the model needs {needed}")]
+    ArenaTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        found: usize,
+    },
+}
+
+/// The result of one inference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Inference {
+    /// Index of the winning class (the lowest index among equal logits).
+    pub class: usize,
+    /// Confidence of the winning class in per mille (0–1000).
+    pub confidence_permille: u16,
+    n_classes: usize,
+    logits: [i8; MAX_CLASSES],
+    permille: [u16; MAX_CLASSES],
+}
+
+impl Inference {
+    /// The int8 logits, one per class.
+    pub fn logits(&self) -> &[i8] {
+        &self.logits[..self.n_classes]
+    }
+
+    /// Per-mille confidence of every class (rounded, so the sum may be off by a few).
+    pub fn permille(&self) -> &[u16] {
+        &self.permille[..self.n_classes]
+    }
+
+    /// Builds the result from logits with the model's softmax table.
+    pub fn from_logits(model: &Model<'_>, logits: &[i8]) -> Self {
+        let n = logits.len().min(MAX_CLASSES);
+        let mut out = Inference {
+            class: 0,
+            confidence_permille: 0,
+            n_classes: n,
+            logits: [0; MAX_CLASSES],
+            permille: [0; MAX_CLASSES],
+        };
+        let mut best = i8::MIN;
+        for (i, &q) in logits.iter().take(n).enumerate() {
+            out.logits[i] = q;
+            if i == 0 || q > best {
+                best = q;
+                out.class = i;
+            }
+        }
+        let mut e = [0u32; MAX_CLASSES];
+        let mut sum = 0u32;
+        for (e, &q) in e.iter_mut().zip(&out.logits[..n]) {
+            let d = (i32::from(best) - i32::from(q)) as usize;
+            *e = u32::from(model.softmax_entry(d));
+            sum += *e;
+        }
+        // The winner's entry is 2^15, so the sum is never zero.
+        for (p, &e) in out.permille[..n].iter_mut().zip(&e) {
+            *p = ((e * 1000 + sum / 2) / sum.max(1)) as u16;
+        }
+        out.confidence_permille = out.permille[out.class];
+        out
+    }
+}
+
+impl Model<'_> {
+    /// Classifies one frame of centi-°C readings (row-major, `h · w` values).
+    ///
+    /// `arena` is scratch memory of at least [`Model::arena_len`] bytes (a static buffer on
+    /// the Pico).
+    pub fn infer(&self, frame_centi: &[i16], arena: &mut [i8]) -> Result<Inference, RunError> {
+        self.infer_traced(frame_centi, arena, |_, _, _| {})
+    }
+
+    /// As [`Model::infer`], calling `trace(i, shape, values)` with the input tensor (`i = 0`)
+    /// and the output of every layer (`i = layer + 1`).
+    pub fn infer_traced(
+        &self,
+        frame_centi: &[i16],
+        arena: &mut [i8],
+        mut trace: impl FnMut(usize, Shape, &[i8]),
+    ) -> Result<Inference, RunError> {
+        let needed = self.arena_len();
+        if arena.len() < needed {
+            return Err(RunError::ArenaTooSmall {
+                needed,
+                found: arena.len(),
+            });
+        }
+        let half = self.max_tensor;
+        let (a, rest) = arena.split_at_mut(half);
+        let b = &mut rest[..half];
+        let input = self.input_shape;
+        self.quantize_input(frame_centi, &mut a[..input.len()])?;
+        trace(0, input, &a[..input.len()]);
+        let mut in_a = true;
+        for (i, layer) in self.layers().iter().enumerate() {
+            let (src_shape, dst_shape) = (self.shapes[i], self.shapes[i + 1]);
+            let in_zp = i32::from(self.zero_points[i]);
+            let (src, dst) = if in_a {
+                (&a[..], &mut b[..])
+            } else {
+                (&b[..], &mut a[..])
+            };
+            let src = &src[..src_shape.len()];
+            let dst = &mut dst[..dst_shape.len()];
+            run_layer(layer, src, src_shape, in_zp, dst, dst_shape);
+            trace(i + 1, dst_shape, dst);
+            in_a = !in_a;
+        }
+        let out = if in_a {
+            &a[..self.n_classes]
+        } else {
+            &b[..self.n_classes]
+        };
+        Ok(Inference::from_logits(self, out))
+    }
+
+    /// Quantizes a frame into the input tensor (HWC, `h · w · channels` values).
+    pub fn quantize_input(&self, frame_centi: &[i16], out: &mut [i8]) -> Result<(), RunError> {
+        let shape = self.input_shape;
+        let pixels = shape.h * shape.w;
+        if frame_centi.len() != pixels {
+            return Err(RunError::FrameLength {
+                expected: pixels,
+                found: frame_centi.len(),
+            });
+        }
+        if out.len() < shape.len() {
+            return Err(RunError::ArenaTooSmall {
+                needed: shape.len(),
+                found: out.len(),
+            });
+        }
+        let sum: i32 = frame_centi.iter().map(|&x| i32::from(x)).sum();
+        let mean = div_round(sum, pixels as i32);
+        let zp = i32::from(self.input_zero_point);
+        for (ch, spec) in self.input_channels().iter().enumerate() {
+            let base = match spec.kind {
+                InputKind::Absolute => spec.offset_centi,
+                InputKind::MinusMean => spec.offset_centi.saturating_add(mean),
+            };
+            for (p, &x) in frame_centi.iter().enumerate() {
+                let v = i32::from(x).saturating_sub(base);
+                out[p * shape.c + ch] = clamp_i8(spec.requant.apply(v).saturating_add(zp), -128);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[inline]
+fn clamp_i8(v: i32, lo: i32) -> i8 {
+    v.clamp(lo, 127) as i8
+}
+
+#[inline]
+fn requantize(acc: i32, q: QuantMultiplier, zp: i32, relu: bool) -> i8 {
+    let lo = if relu { zp.max(-128) } else { -128 };
+    clamp_i8(q.apply(acc).saturating_add(zp), lo)
+}
+
+/// Weight access, monomorphised per storage so the inner loops stay tight.
+trait WeightSource {
+    fn at(&self, i: usize) -> i32;
+}
+
+struct Plain<'a>(&'a [u8]);
+
+impl WeightSource for Plain<'_> {
+    #[inline]
+    fn at(&self, i: usize) -> i32 {
+        i32::from(self.0[i] as i8)
+    }
+}
+
+struct Book<'a>(Weights<'a>);
+
+impl WeightSource for Book<'_> {
+    #[inline]
+    fn at(&self, i: usize) -> i32 {
+        i32::from(self.0.get(i))
+    }
+}
+
+fn run_layer(layer: &Layer<'_>, src: &[i8], s: Shape, in_zp: i32, dst: &mut [i8], d: Shape) {
+    match layer {
+        Layer::Conv2d(g, a) => match a.weights {
+            Weights::Plain(w) => conv2d(&Plain(w), src, s, in_zp, g, a, dst, d),
+            book => conv2d(&Book(book), src, s, in_zp, g, a, dst, d),
+        },
+        Layer::DepthwiseConv2d(g, a) => match a.weights {
+            Weights::Plain(w) => depthwise(&Plain(w), src, s, in_zp, g, a, dst, d),
+            book => depthwise(&Book(book), src, s, in_zp, g, a, dst, d),
+        },
+        Layer::Dense(a) => match a.weights {
+            Weights::Plain(w) => dense(&Plain(w), src, in_zp, a, dst),
+            book => dense(&Book(book), src, in_zp, a, dst),
+        },
+        Layer::MaxPool(g) => pool(src, s, g, dst, d, None),
+        Layer::AvgPool(g) => pool(src, s, g, dst, d, Some(in_zp)),
+        Layer::GlobalAvgPool => global_avg(src, s, in_zp, dst),
+    }
+}
+
+/// The input row/column a kernel tap reads, `None` in the zero padding.
+#[inline]
+fn tap(o: usize, stride: u8, k: usize, pad: u8, size: usize) -> Option<usize> {
+    (o * usize::from(stride) + k)
+        .checked_sub(usize::from(pad))
+        .filter(|&i| i < size)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv2d<W: WeightSource>(
+    w: &W,
+    src: &[i8],
+    s: Shape,
+    in_zp: i32,
+    g: &ConvGeom,
+    a: &Affine<'_>,
+    dst: &mut [i8],
+    d: Shape,
+) {
+    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+    let zp = i32::from(a.out_zero_point);
+    for oy in 0..d.h {
+        for ox in 0..d.w {
+            let out_base = (oy * d.w + ox) * d.c;
+            for oc in 0..d.c {
+                let mut acc = a.bias.get(oc);
+                for ky in 0..kh {
+                    let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
+                        continue;
+                    };
+                    for kx in 0..kw {
+                        let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
+                            continue;
+                        };
+                        let in_base = (iy * s.w + ix) * s.c;
+                        let w_base = ((oc * kh + ky) * kw + kx) * s.c;
+                        for c in 0..s.c {
+                            acc = acc.wrapping_add(
+                                w.at(w_base + c) * (i32::from(src[in_base + c]) - in_zp),
+                            );
+                        }
+                    }
+                }
+                dst[out_base + oc] = requantize(acc, a.requant.get(oc), zp, a.relu);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn depthwise<W: WeightSource>(
+    w: &W,
+    src: &[i8],
+    s: Shape,
+    in_zp: i32,
+    g: &ConvGeom,
+    a: &Affine<'_>,
+    dst: &mut [i8],
+    d: Shape,
+) {
+    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+    let zp = i32::from(a.out_zero_point);
+    for oy in 0..d.h {
+        for ox in 0..d.w {
+            let out_base = (oy * d.w + ox) * d.c;
+            for c in 0..d.c {
+                let mut acc = a.bias.get(c);
+                for ky in 0..kh {
+                    let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
+                        continue;
+                    };
+                    for kx in 0..kw {
+                        let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
+                            continue;
+                        };
+                        let x = i32::from(src[(iy * s.w + ix) * s.c + c]) - in_zp;
+                        acc = acc.wrapping_add(w.at((ky * kw + kx) * d.c + c) * x);
+                    }
+                }
+                dst[out_base + c] = requantize(acc, a.requant.get(c), zp, a.relu);
+            }
+        }
+    }
+}
+
+fn dense<W: WeightSource>(w: &W, src: &[i8], in_zp: i32, a: &Affine<'_>, dst: &mut [i8]) {
+    let n_in = src.len();
+    let zp = i32::from(a.out_zero_point);
+    for (o, out) in dst.iter_mut().enumerate() {
+        let mut acc = a.bias.get(o);
+        let base = o * n_in;
+        for (i, &x) in src.iter().enumerate() {
+            acc = acc.wrapping_add(w.at(base + i) * (i32::from(x) - in_zp));
+        }
+        *out = requantize(acc, a.requant.get(o), zp, a.relu);
+    }
+}
+
+/// Max pooling (`avg_zp = None`) or average pooling around the zero point.
+fn pool(src: &[i8], s: Shape, g: &PoolGeom, dst: &mut [i8], d: Shape, avg_zp: Option<i32>) {
+    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+    let count = (kh * kw) as i32;
+    for oy in 0..d.h {
+        for ox in 0..d.w {
+            for c in 0..d.c {
+                let (mut max, mut sum) = (i8::MIN, 0i32);
+                for ky in 0..kh {
+                    let iy = oy * usize::from(g.stride_h) + ky;
+                    for kx in 0..kw {
+                        let ix = ox * usize::from(g.stride_w) + kx;
+                        let x = src[(iy * s.w + ix) * s.c + c];
+                        max = max.max(x);
+                        sum += i32::from(x);
+                    }
+                }
+                dst[(oy * d.w + ox) * d.c + c] = match avg_zp {
+                    None => max,
+                    Some(zp) => clamp_i8(div_round(sum - zp * count, count) + zp, -128),
+                };
+            }
+        }
+    }
+}
+
+fn global_avg(src: &[i8], s: Shape, in_zp: i32, dst: &mut [i8]) {
+    let count = (s.h * s.w) as i32;
+    for (c, out) in dst.iter_mut().enumerate().take(s.c) {
+        let mut sum = 0i32;
+        for p in 0..s.h * s.w {
+            sum += i32::from(src[p * s.c + c]);
+        }
+        *out = clamp_i8(div_round(sum - in_zp * count, count) + in_zp, -128);
+    }
+}

@@ -1,0 +1,368 @@
+//! A physically plausible synthetic dataset.
+//!
+//! Each scene starts from the room: an ambient temperature of 10–35 °C, a vertical gradient
+//! (warm ceiling, cool floor) and a few faint wall patches. Then, by class:
+//!
+//! - **Person**: a head (skin 33–35.5 °C, above the room) and a body (clothing between ambient and skin) as
+//!   ellipses, standing, sitting or lying, at 1–6 m (fewer pixels and more blending with the
+//!   room the farther away), sometimes partly hidden by the frame edge or by furniture.
+//! - **Object**: a hot cup or kettle (45–90 °C, small), a lamp (40–110 °C), a radiator
+//!   (40–65 °C, wide with fins), a cold drink or window (2–12 °C), a laptop (30–42 °C), or an
+//!   animal-sized warm blob (cat or dog, 28–35 °C, low and horizontal).
+//! - **Background**: the room alone, sometimes with a sunlit patch or a warm appliance far
+//!   away that spans less than a pixel's worth of heat.
+//!
+//! Every frame then gets the sensor's artefacts: Gaussian noise (0.08–0.3 °C), a checkerboard
+//! offset between the two chess subpages (±0.25 °C), and zero to three dead pixels stuck at
+//! −40 °C.
+
+use std::path::{Path, PathBuf};
+
+use crate::dataset::{frame_to_csv, DatasetError, Label, FRAME_LEN};
+
+const H: usize = 24;
+const W: usize = 32;
+
+/// A small deterministic generator (SplitMix64), so a seed always gives the same set.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded generator.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Uniform in `[lo, hi)`.
+    pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.unit()
+    }
+
+    /// Uniform integer in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u1 = self.unit().max(1e-7);
+        let u2 = self.unit();
+        (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    }
+}
+
+/// A frame under construction (°C).
+struct Canvas {
+    t: Vec<f32>,
+}
+
+impl Canvas {
+    /// Blends an ellipse of temperature `temp` into the frame; pixels partly covered (the
+    /// sensor integrates over each pixel's field of view) get a proportional share. Pixels
+    /// masked by `hidden` stay as they are (occlusion).
+    fn ellipse(
+        &mut self,
+        cy: f32,
+        cx: f32,
+        ry: f32,
+        rx: f32,
+        temp: f32,
+        hidden: &dyn Fn(usize, usize) -> bool,
+    ) {
+        for y in 0..H {
+            for x in 0..W {
+                if hidden(y, x) {
+                    continue;
+                }
+                // 4×4 supersampling of the pixel area.
+                let mut cover = 0.0;
+                for sy in 0..4 {
+                    for sx in 0..4 {
+                        let py = y as f32 + (sy as f32 + 0.5) / 4.0 - cy;
+                        let px = x as f32 + (sx as f32 + 0.5) / 4.0 - cx;
+                        if (py / ry).powi(2) + (px / rx).powi(2) <= 1.0 {
+                            cover += 1.0 / 16.0;
+                        }
+                    }
+                }
+                if cover > 0.0 {
+                    let i = y * W + x;
+                    self.t[i] += cover * (temp - self.t[i]);
+                }
+            }
+        }
+    }
+
+    /// Blends an axis-aligned rectangle, with partial cover at its edges.
+    fn rect(&mut self, y0: f32, x0: f32, h: f32, w: f32, temp: f32) {
+        for y in 0..H {
+            for x in 0..W {
+                let oy = overlap(y as f32, y0, y0 + h);
+                let ox = overlap(x as f32, x0, x0 + w);
+                let cover = oy * ox;
+                if cover > 0.0 {
+                    let i = y * W + x;
+                    self.t[i] += cover * (temp - self.t[i]);
+                }
+            }
+        }
+    }
+}
+
+/// How much of the unit interval `[p, p + 1)` lies in `[a, b)`.
+fn overlap(p: f32, a: f32, b: f32) -> f32 {
+    (b.min(p + 1.0) - a.max(p)).clamp(0.0, 1.0)
+}
+
+fn room(rng: &mut Rng) -> (Canvas, f32) {
+    let ambient = rng.uniform(10.0, 35.0);
+    let gradient = rng.uniform(-0.4, 1.6); // ceiling warmer than floor, usually
+    let mut c = Canvas {
+        t: vec![ambient; FRAME_LEN],
+    };
+    for y in 0..H {
+        for x in 0..W {
+            c.t[y * W + x] += gradient * (0.5 - y as f32 / H as f32);
+        }
+    }
+    for _ in 0..rng.below(3) {
+        let (y0, x0) = (rng.uniform(-4.0, 20.0), rng.uniform(-4.0, 28.0));
+        let d = rng.uniform(-0.8, 0.8);
+        let (h, w) = (rng.uniform(4.0, 14.0), rng.uniform(4.0, 14.0));
+        c.rect(y0, x0, h, w, ambient + d);
+    }
+    (c, ambient)
+}
+
+fn person(c: &mut Canvas, ambient: f32, rng: &mut Rng) {
+    let distance = rng.uniform(1.0, 6.0); // metres
+    let scale = 7.0 / distance; // pixels per metre-ish at this FOV
+                                // Skin runs 33–35.5 °C and stays a little above a hot room.
+    let skin = rng.uniform(33.0, 35.5).max(ambient + rng.uniform(0.3, 1.5));
+    let clothing = ambient + rng.uniform(0.35, 0.75) * (skin - ambient);
+    // Far away the head and body blur into the room.
+    let (skin, clothing) = if distance > 4.0 {
+        let k = 1.0 - (distance - 4.0) * 0.15;
+        (
+            ambient + k * (skin - ambient),
+            ambient + k * (clothing - ambient),
+        )
+    } else {
+        (skin, clothing)
+    };
+    let pose = rng.below(3);
+    let (body_h, body_w) = match pose {
+        0 => (1.1 * scale, 0.28 * scale), // standing: half-heights
+        1 => (0.7 * scale, 0.32 * scale), // sitting
+        _ => (0.25 * scale, 0.9 * scale), // lying
+    };
+    let head_r = (0.12 * scale).max(0.6);
+    let cx = rng.uniform(2.0, 30.0);
+    let cy = match pose {
+        0 => rng.uniform(10.0, 16.0),
+        1 => rng.uniform(12.0, 18.0),
+        _ => rng.uniform(14.0, 21.0),
+    };
+    // Occlusion: furniture in front hides the lower part, or nothing.
+    let occluded = rng.below(3) == 0;
+    let cut = cy + rng.uniform(-0.2, 0.6) * body_h;
+    let hidden = move |y: usize, _x: usize| occluded && y as f32 >= cut;
+    c.ellipse(cy, cx, body_h, body_w, clothing, &hidden);
+    let (hy, hx) = match pose {
+        0 | 1 => (cy - body_h - head_r * 0.8, cx),
+        _ => (cy, cx - body_w - head_r * 0.8),
+    };
+    c.ellipse(hy, hx, head_r * 1.2, head_r, skin, &hidden);
+    // Bare arms or hands sometimes show as small warm spots.
+    if rng.below(2) == 0 && pose != 2 {
+        let side = if rng.below(2) == 0 { -1.0 } else { 1.0 };
+        c.ellipse(
+            cy,
+            cx + side * body_w * 1.1,
+            body_h * 0.5,
+            (0.05 * scale).max(0.4),
+            skin - 1.0,
+            &hidden,
+        );
+    }
+}
+
+fn object(c: &mut Canvas, ambient: f32, rng: &mut Rng) {
+    let none = |_: usize, _: usize| false;
+    let (cy, cx) = (rng.uniform(2.0, 22.0), rng.uniform(2.0, 30.0));
+    match rng.below(6) {
+        0 => {
+            let r = rng.uniform(0.5, 1.6);
+            c.ellipse(cy, cx, r * 1.2, r, rng.uniform(45.0, 90.0), &none); // cup, kettle
+        }
+        1 => {
+            let r = rng.uniform(0.6, 2.0);
+            c.ellipse(cy, cx, r, r, rng.uniform(40.0, 110.0), &none); // lamp
+            c.ellipse(
+                cy,
+                cx,
+                r * 2.5,
+                r * 2.5,
+                ambient + rng.uniform(1.0, 4.0),
+                &none,
+            ); // its glow
+            c.ellipse(cy, cx, r, r, rng.uniform(40.0, 110.0), &none);
+        }
+        2 => {
+            let (h, w) = (rng.uniform(4.0, 9.0), rng.uniform(8.0, 18.0));
+            let temp = rng.uniform(40.0, 65.0);
+            let (y0, x0) = (rng.uniform(8.0, 20.0), rng.uniform(-2.0, 20.0));
+            c.rect(y0, x0, h, w, temp); // radiator
+            let mut x = x0 + 1.0;
+            while x < x0 + w {
+                c.rect(y0, x, h, 0.5, temp - rng.uniform(4.0, 9.0)); // fins
+                x += 2.0;
+            }
+        }
+        3 => {
+            if rng.below(2) == 0 {
+                let r = rng.uniform(0.6, 1.8);
+                c.ellipse(cy, cx, r * 1.4, r, rng.uniform(2.0, 10.0), &none); // cold drink
+            } else {
+                let (h, w) = (rng.uniform(5.0, 12.0), rng.uniform(5.0, 12.0));
+                c.rect(
+                    rng.uniform(0.0, 10.0),
+                    rng.uniform(0.0, 24.0),
+                    h,
+                    w,
+                    rng.uniform(2.0, 12.0),
+                ); // window
+            }
+        }
+        4 => {
+            let (h, w) = (rng.uniform(2.0, 4.0), rng.uniform(3.0, 7.0));
+            c.rect(cy - h / 2.0, cx - w / 2.0, h, w, rng.uniform(30.0, 42.0)); // laptop
+        }
+        _ => {
+            // Cat or dog: low in the frame, horizontal, fur cooler than skin.
+            let (ry, rx) = (rng.uniform(0.8, 2.0), rng.uniform(1.6, 4.0));
+            let fur =
+                ambient + rng.uniform(0.35, 0.7) * (rng.uniform(30.0, 35.0) - ambient).max(0.5);
+            let y = rng.uniform(16.0, 22.0);
+            c.ellipse(y, cx, ry, rx, fur, &none);
+            c.ellipse(
+                y - ry * 0.6,
+                cx + rx * 0.9,
+                ry * 0.6,
+                ry * 0.6,
+                fur + rng.uniform(0.5, 2.0),
+                &none,
+            );
+        }
+    }
+}
+
+fn background(c: &mut Canvas, ambient: f32, rng: &mut Rng) {
+    let none = |_: usize, _: usize| false;
+    match rng.below(3) {
+        0 => {}
+        1 => {
+            let (h, w) = (rng.uniform(4.0, 12.0), rng.uniform(4.0, 16.0));
+            c.rect(
+                rng.uniform(8.0, 20.0),
+                rng.uniform(0.0, 24.0),
+                h,
+                w,
+                ambient + rng.uniform(1.0, 3.5),
+            ); // sun patch
+        }
+        _ => {
+            let r = rng.uniform(0.2, 0.35);
+            c.ellipse(
+                rng.uniform(2.0, 22.0),
+                rng.uniform(2.0, 30.0),
+                r,
+                r,
+                ambient + rng.uniform(3.0, 10.0),
+                &none,
+            ); // tiny far source
+        }
+    }
+}
+
+fn sensor(c: &mut Canvas, rng: &mut Rng) {
+    let sigma = rng.uniform(0.08, 0.3);
+    let chess = rng.uniform(-0.25, 0.25);
+    for y in 0..H {
+        for x in 0..W {
+            let i = y * W + x;
+            c.t[i] += sigma * rng.normal() + if (y + x) % 2 == 1 { chess } else { 0.0 };
+        }
+    }
+    for _ in 0..rng.below(4) {
+        let i = rng.below(FRAME_LEN);
+        c.t[i] = -40.0;
+    }
+    for v in &mut c.t {
+        *v = v.clamp(-40.0, 300.0);
+    }
+}
+
+/// One synthetic frame of the given class.
+pub fn scene(label: Label, rng: &mut Rng) -> Vec<f32> {
+    let (mut c, ambient) = room(rng);
+    match label {
+        Label::Person => person(&mut c, ambient, rng),
+        Label::Object => object(&mut c, ambient, rng),
+        Label::Background => background(&mut c, ambient, rng),
+    }
+    sensor(&mut c, rng);
+    c.t
+}
+
+/// `n` labelled frames in memory (classes in turn: person, object, background).
+pub fn generate(n: usize, seed: u64) -> Vec<(Label, Vec<f32>)> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let label = Label::ALL[i % 3];
+            (label, scene(label, &mut rng))
+        })
+        .collect()
+}
+
+/// Writes `n` labelled frames as `synth_<seed>_<index>_<class>_<digit>.csv` into `out_dir`
+/// (created if missing). Each file is written to a temporary name and renamed, so no file
+/// is ever half-written. Returns the paths written.
+pub fn synth(out_dir: &Path, n: usize, seed: u64) -> Result<Vec<PathBuf>, DatasetError> {
+    if n == 0 {
+        return Err(DatasetError::BadArgument("--n must be at least 1".into()));
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| DatasetError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::with_capacity(n);
+    for (i, (label, frame)) in generate(n, seed).into_iter().enumerate() {
+        let name = format!("synth_{seed}_{i:05}_{}_{}.csv", label.name(), label.digit());
+        let path = out_dir.join(&name);
+        let tmp = out_dir.join(format!(".{name}.tmp"));
+        let io = |source| DatasetError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::write(&tmp, frame_to_csv(&frame)).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,256 @@
+//! The quantizer against the f32 reference, and the host and Pico code paths against each
+//! other on thousands of synthetic frames.
+
+use std::convert::Infallible;
+
+use vigil_int8::reference::{argmax, F32Affine, F32Input, F32Layer, F32Model};
+use vigil_int8::{ConvGeom, InputKind, Model, PoolGeom};
+use vigil_pico_thermal::{DetectorConfig, FrameOutput, PicoCore, ThermalClass};
+use vigil_thermal::eval::Int8Classifier;
+use vigil_thermal::f32model;
+use vigil_thermal::quantize::{quantize, Granularity, Method, Options};
+use vigil_thermal::synth::{generate, Rng};
+
+/// A small CNN of the shipped shape with deterministic random weights.
+fn cnn(seed: u64) -> F32Model {
+    let mut rng = Rng::new(seed);
+    let mut affine = |out_c: usize, n: usize, fan_in: usize, relu: bool| F32Affine {
+        out_c,
+        relu,
+        weights: (0..n)
+            .map(|_| rng.normal() * (2.0 / fan_in as f32).sqrt())
+            .collect(),
+        bias: (0..out_c).map(|_| rng.normal() * 0.1).collect(),
+    };
+    let g3 = ConvGeom {
+        kh: 3,
+        kw: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+    };
+    let p2 = PoolGeom {
+        kh: 2,
+        kw: 2,
+        stride_h: 2,
+        stride_w: 2,
+    };
+    F32Model {
+        input_h: 24,
+        input_w: 32,
+        n_classes: 3,
+        inputs: vec![
+            F32Input {
+                kind: InputKind::Absolute,
+                offset_c: 25.0,
+                scale: 10.0,
+            },
+            F32Input {
+                kind: InputKind::MinusMean,
+                offset_c: 0.0,
+                scale: 4.0,
+            },
+        ],
+        layers: vec![
+            F32Layer::Conv2d(g3, affine(6, 6 * 9 * 2, 18, true)),
+            F32Layer::MaxPool(p2),
+            F32Layer::DepthwiseConv2d(g3, affine(6, 9 * 6, 9, true)),
+            F32Layer::Conv2d(
+                ConvGeom {
+                    kh: 1,
+                    kw: 1,
+                    stride_h: 1,
+                    stride_w: 1,
+                    pad_h: 0,
+                    pad_w: 0,
+                },
+                affine(8, 8 * 6, 6, true),
+            ),
+            F32Layer::MaxPool(p2),
+            F32Layer::AvgPool(PoolGeom {
+                kh: 2,
+                kw: 2,
+                stride_h: 2,
+                stride_w: 2,
+            }),
+            F32Layer::Dense(affine(3, 3 * 3 * 4 * 8, 96, false)),
+        ],
+    }
+}
+
+fn frames(n: usize, seed: u64) -> Vec<Vec<f32>> {
+    generate(n, seed).into_iter().map(|(_, f)| f).collect()
+}
+
+/// Share of frames where int8 and f32 agree on the class, among frames where the f32 winner
+/// leads by a clear margin, and the mean logit error relative to the largest logit.
+fn agreement(model: &F32Model, q: &vigil_thermal::Quantized, test: &[Vec<f32>]) -> (f64, f64) {
+    let m = Model::parse(&q.bytes).expect("parses");
+    let mut clf = Int8Classifier::new(m);
+    let out = q.tensors[q.tensors.len() - 1];
+    let (mut agree, mut counted, mut err_sum, mut n_err, mut spread) = (0, 0, 0f64, 0usize, 0f64);
+    for f in test {
+        let logits = model.forward(f).expect("f32 runs");
+        let r = clf.classify(f).expect("int8 runs");
+        for (i, &l) in logits.iter().enumerate() {
+            let deq = out.scale * f64::from(i32::from(r.logits()[i]) - i32::from(out.zero_point));
+            err_sum += (deq - f64::from(l)).abs();
+            n_err += 1;
+            spread = spread.max(f64::from(l).abs());
+        }
+        let mut sorted = logits.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        if f64::from(sorted[0] - sorted[1]) > 0.1 * f64::from(sorted[0] - sorted[2]).max(1e-6) {
+            counted += 1;
+            agree += usize::from(argmax(&logits) == r.class);
+        }
+    }
+    (
+        agree as f64 / counted.max(1) as f64,
+        err_sum / n_err.max(1) as f64 / spread.max(1e-9),
+    )
+}
+
+#[test]
+fn every_method_and_granularity_tracks_the_f32_model() {
+    let model = cnn(3);
+    let calib = frames(30, 100);
+    let test = frames(60, 200);
+    for method in [
+        Method::MinMax,
+        Method::Ema,
+        Method::Percentile,
+        Method::Mse,
+        Method::Kl,
+    ] {
+        for granularity in [Granularity::Tensor, Granularity::Channel] {
+            let q = quantize(
+                &model,
+                &calib,
+                Options {
+                    method,
+                    granularity,
+                    kmeans_bits: None,
+                },
+            )
+            .expect("quantizes");
+            let (agree, err) = agreement(&model, &q, &test);
+            // KL deliberately clips the long tails of the activations (here to about a quarter
+            // of their maximum), which a random-weight model leans on more than a trained one.
+            let floor = if method == Method::Kl { 0.8 } else { 0.9 };
+            assert!(
+                agree >= floor,
+                "{method:?}/{granularity:?}: class agreement {agree:.3}"
+            );
+            assert!(
+                err < 0.1,
+                "{method:?}/{granularity:?}: mean logit error {err:.3} of the largest logit"
+            );
+        }
+    }
+}
+
+#[test]
+fn kmeans_codebooks_shrink_the_file_and_stay_close_at_8_and_4_bits() {
+    let model = cnn(4);
+    let calib = frames(30, 101);
+    let test = frames(90, 201);
+    let plain = quantize(&model, &calib, Options::default()).expect("quantizes");
+    // 8-bit indices cost as much as plain weights, plus a 256-entry codebook per layer.
+    let mut last = plain.bytes.len() + 4 * (256 + 4);
+    for bits in [8u8, 4, 2] {
+        let q = quantize(
+            &model,
+            &calib,
+            Options {
+                kmeans_bits: Some(bits),
+                ..Options::default()
+            },
+        )
+        .expect("quantizes");
+        assert!(
+            q.bytes.len() <= last,
+            "{bits}-bit file {} > {}",
+            q.bytes.len(),
+            last
+        );
+        last = q.bytes.len();
+        let (agree, _) = agreement(&model, &q, &test);
+        if bits >= 4 {
+            assert!(agree >= 0.85, "{bits}-bit agreement {agree:.3}");
+        }
+    }
+    let weights = model.param_count();
+    assert!(
+        last + weights / 2 < plain.bytes.len(),
+        "2-bit codebooks must save most weight bytes"
+    );
+}
+
+#[test]
+fn the_f32_model_file_round_trips_and_rejects_other_versions() {
+    let model = cnn(5);
+    let json = f32model::to_json(&model);
+    let back = f32model::from_json(std::path::Path::new("m.json"), &json).expect("parses");
+    assert_eq!(back, model);
+    let other = json.replacen("\"version\":1", "\"version\":2", 1);
+    let err = f32model::from_json(std::path::Path::new("m.json"), &other).expect_err("version 2");
+    assert!(err.to_string().contains("version 2"), "{err}");
+}
+
+/// A pin that only counts how often it was driven (the Pico's LED in these tests).
+#[derive(Default)]
+struct CountingPin(u32);
+
+impl embedded_hal::digital::ErrorType for CountingPin {
+    type Error = Infallible;
+}
+
+impl embedded_hal::digital::OutputPin for CountingPin {
+    fn set_low(&mut self) -> Result<(), Infallible> {
+        self.0 += 1;
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Infallible> {
+        self.0 += 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn the_pico_and_the_host_give_identical_results_on_thousands_of_frames() {
+    let n: usize = std::env::var("VIGIL_LONG_TESTS").map_or(2000, |_| 20_000);
+    let model = cnn(6);
+    let q = quantize(&model, &frames(30, 102), Options::default()).expect("quantizes");
+    let host_model = Model::parse(&q.bytes).expect("parses");
+    let mut host = Int8Classifier::new(host_model);
+    let pico_model = Model::parse(&q.bytes).expect("parses");
+    let mut arena = vec![0i8; pico_model.arena_len()];
+    let cfg = DetectorConfig {
+        output: FrameOutput::FullRate,
+        ..DetectorConfig::default()
+    };
+    let mut pico =
+        PicoCore::new(pico_model, &mut arena, cfg, CountingPin::default()).expect("core");
+    let mut classes = [0usize; 3];
+    for (i, (_, frame)) in generate(n, 4242).into_iter().enumerate() {
+        let centi: [i16; 768] = vigil_thermal::dataset::to_centi(&frame)
+            .try_into()
+            .expect("768 readings");
+        let h = host.classify_centi(&centi).expect("host runs");
+        let p = pico.on_frame(&centi).expect("pico runs").detection;
+        let host_class = ThermalClass::from_index(h.class).expect("3 classes");
+        assert_eq!(
+            (p.class, p.confidence_permille),
+            (host_class, h.confidence_permille),
+            "frame {i}"
+        );
+        classes[h.class] += 1;
+    }
+    // The frames must exercise more than one output for the comparison to mean anything.
+    assert!(
+        classes.iter().filter(|&&c| c > 0).count() >= 2,
+        "{classes:?}"
+    );
+}
