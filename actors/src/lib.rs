@@ -1,1 +1,15 @@
-//! vigil's actors: pure replayable cores and thin actix shells, with real and simulated hardware backends.
+#![doc = include_str!("../README.md")]
+
+pub mod camera;
+pub mod clock;
+pub mod configured;
+pub mod core;
+pub mod gpio;
+pub mod journal;
+pub mod replay;
+pub mod shell;
+pub mod station;
+pub mod station_clock;
+pub mod supervisor;
+
+pub use crate::core::{split, Core, Intent, Performer};

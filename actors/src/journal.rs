@@ -1,0 +1,265 @@
+//! The journal: the store's single writer, and the only way actors talk to each other.
+//!
+//! Actors send [`Append`]; a dedicated writer thread gathers whatever arrives within the group
+//! commit delay (up to a batch limit) into one durable append, then the journal fans the
+//! committed envelopes out to every subscriber of their kind. An event is acknowledged (seen
+//! by anyone) only after the batch holding it is durable on disk.
+//!
+//! Messages:
+//! - [`Append`]: events to record (fire and forget; delivery to subscribers is the ack).
+//! - [`Subscribe`]: deliver committed envelopes of these kinds to this recipient.
+//! - [`Flush`]: resolves with the last durable seq once everything sent before it is durable.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use vigil_events::{ClassPolicy, Envelope, EventKind, NewEvent};
+use vigil_store::Store;
+
+/// Events to append.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Append(pub Vec<NewEvent>);
+
+/// A committed, durable event, delivered to subscribers.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Committed(pub Arc<Envelope>);
+
+/// Subscribe `to` to committed envelopes of `kinds` (`None`: every kind).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Subscribe {
+    /// Kinds wanted, or all.
+    pub kinds: Option<Vec<EventKind>>,
+    /// Who receives them.
+    pub to: Recipient<Committed>,
+}
+
+/// Wait until everything sent before is durable; yields the last durable seq.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<u64, JournalError>")]
+pub struct Flush;
+
+/// The journal could not make events durable. The supervisor stops on this.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JournalError {
+    /// The store refused or failed an append.
+    #[error("append failed: {0}")]
+    Append(String),
+    /// The writer thread is gone (after an earlier failure or at shutdown).
+    #[error("the journal writer has stopped")]
+    Stopped,
+}
+
+/// Group commit settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupCommit {
+    /// Most events in one durable append.
+    pub max_batch: usize,
+    /// Longest an event waits for others to share its commit.
+    pub max_delay: Duration,
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        GroupCommit {
+            max_batch: 1024,
+            max_delay: Duration::from_millis(2),
+        }
+    }
+}
+
+enum ToWriter {
+    Events(Vec<NewEvent>),
+    Flush(tokio::sync::oneshot::Sender<Result<u64, JournalError>>),
+}
+
+/// Committed batch from the writer thread.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Batch(Vec<Envelope>);
+
+/// The writer failed; tell the system.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WriterFailed(String);
+
+struct Subscriber {
+    kinds: Option<Vec<EventKind>>,
+    to: Recipient<Committed>,
+}
+
+/// The journal actor.
+pub struct Journal {
+    store: Arc<Store>,
+    policy: ClassPolicy,
+    group: GroupCommit,
+    writer: Option<mpsc::Sender<ToWriter>>,
+    subscribers: Vec<Subscriber>,
+    /// Called when appends fail, so the supervisor can stop.
+    on_failure: Option<Box<dyn Fn(String) + Send>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("subscribers", &self.subscribers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// A journal writing to `store` with the class `policy`.
+    pub fn new(store: Arc<Store>, policy: ClassPolicy, group: GroupCommit) -> Self {
+        Journal {
+            store,
+            policy,
+            group,
+            writer: None,
+            subscribers: Vec::new(),
+            on_failure: None,
+        }
+    }
+
+    /// Call `f` with the reason if the store fails an append.
+    pub fn on_failure(mut self, f: impl Fn(String) + Send + 'static) -> Self {
+        self.on_failure = Some(Box::new(f));
+        self
+    }
+}
+
+fn writer_loop(
+    store: Arc<Store>,
+    policy: ClassPolicy,
+    group: GroupCommit,
+    rx: mpsc::Receiver<ToWriter>,
+    journal: Addr<Journal>,
+) {
+    let mut failed: Option<String> = None;
+    while let Ok(first) = rx.recv() {
+        let mut pending: Vec<NewEvent> = Vec::new();
+        let mut waiters = Vec::new();
+        let mut take = |msg: ToWriter, pending: &mut Vec<NewEvent>| match msg {
+            ToWriter::Events(mut evs) => pending.append(&mut evs),
+            ToWriter::Flush(w) => waiters.push(w),
+        };
+        take(first, &mut pending);
+        let deadline = Instant::now() + group.max_delay;
+        while pending.len() < group.max_batch {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(msg) => take(msg, &mut pending),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        if !pending.is_empty() && failed.is_none() {
+            match store.append(&pending, &policy) {
+                Ok(envs) => journal.do_send(Batch(envs)),
+                Err(e) => {
+                    let why = e.to_string();
+                    tracing::error!(error = %why, lost = pending.len(), "journal append failed");
+                    journal.do_send(WriterFailed(why.clone()));
+                    failed = Some(why);
+                }
+            }
+        }
+        for w in waiters {
+            let answer = match &failed {
+                Some(why) => Err(JournalError::Append(why.clone())),
+                None => Ok(store.last_seq()),
+            };
+            let _ = w.send(answer);
+        }
+    }
+}
+
+impl Actor for Journal {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let (tx, rx) = mpsc::channel();
+        let (store, policy, group, addr) = (
+            self.store.clone(),
+            self.policy.clone(),
+            self.group,
+            ctx.address(),
+        );
+        let spawned = thread::Builder::new()
+            .name("vigil-journal".into())
+            .spawn(move || writer_loop(store, policy, group, rx, addr));
+        match spawned {
+            Ok(_) => self.writer = Some(tx),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the journal writer thread");
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl Handler<Append> for Journal {
+    type Result = ();
+    fn handle(&mut self, msg: Append, _: &mut Self::Context) {
+        if msg.0.is_empty() {
+            return;
+        }
+        match &self.writer {
+            Some(w) if w.send(ToWriter::Events(msg.0)).is_ok() => {}
+            _ => tracing::error!("journal writer stopped; events dropped before commit"),
+        }
+    }
+}
+
+impl Handler<Subscribe> for Journal {
+    type Result = ();
+    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
+        self.subscribers.push(Subscriber {
+            kinds: msg.kinds,
+            to: msg.to,
+        });
+    }
+}
+
+impl Handler<Flush> for Journal {
+    type Result = ResponseFuture<Result<u64, JournalError>>;
+    fn handle(&mut self, _: Flush, _: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = self
+            .writer
+            .as_ref()
+            .is_some_and(|w| w.send(ToWriter::Flush(tx)).is_ok());
+        Box::pin(async move {
+            if !sent {
+                return Err(JournalError::Stopped);
+            }
+            rx.await.unwrap_or(Err(JournalError::Stopped))
+        })
+    }
+}
+
+impl Handler<Batch> for Journal {
+    type Result = ();
+    fn handle(&mut self, msg: Batch, _: &mut Self::Context) {
+        for env in msg.0 {
+            let env = Arc::new(env);
+            for s in &self.subscribers {
+                if s.kinds.as_ref().is_none_or(|k| k.contains(&env.kind)) {
+                    s.to.do_send(Committed(env.clone()));
+                }
+            }
+        }
+    }
+}
+
+impl Handler<WriterFailed> for Journal {
+    type Result = ();
+    fn handle(&mut self, msg: WriterFailed, _: &mut Self::Context) {
+        if let Some(f) = &self.on_failure {
+            f(msg.0);
+        }
+    }
+}

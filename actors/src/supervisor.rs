@@ -1,0 +1,214 @@
+//! The supervisor: opens the log, starts the journal and every configured actor, records the
+//! start, and stops everything cleanly (release hardware, final flush, `SupervisorStopped`) on
+//! SIGINT, SIGTERM, the end of `--for`, or a journal failure.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use vigil_config::Config;
+use vigil_events::kinds::{ConfigLoaded, SupervisorStarted, SupervisorStopped, TimeSourceRecorded};
+use vigil_events::{NewEvent, Source};
+use vigil_store::{Store, StoreError};
+
+use crate::journal::{Append, Flush, GroupCommit, Journal};
+use crate::shell::Stop;
+use crate::station::{spawn_actors, StationError};
+use crate::station_clock::ClockSpec;
+
+/// What the supervisor needs to run.
+#[derive(Debug, Clone)]
+pub struct SupervisorOptions {
+    /// The validated config.
+    pub config: Config,
+    /// Its text, recorded in `ConfigLoaded` so replay needs only the log.
+    pub config_text: String,
+    /// Where it came from (`builtin:default` when none was given).
+    pub config_path: String,
+    /// The data directory holding the log.
+    pub data_dir: PathBuf,
+    /// Station clock.
+    pub clock: ClockSpec,
+    /// Stop after this much real time.
+    pub duration: Option<Duration>,
+    /// Store options (key file).
+    pub store: vigil_store::StoreOptions,
+}
+
+/// Why the supervisor could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    /// The store could not be opened (locked by another process, not writable, corrupt).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An actor's hardware or config section cannot be used.
+    #[error(transparent)]
+    Station(#[from] StationError),
+    /// The actix runtime failed.
+    #[error("runtime: {0}")]
+    Runtime(String),
+    /// Events could not be made durable; the supervisor stopped.
+    #[error("journal failed: {0}")]
+    Journal(String),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopReport {
+    /// Why it stopped.
+    pub reason: String,
+    /// Last durable seq.
+    pub last_seq: u64,
+}
+
+enum StopCause {
+    Duration,
+    Signal(&'static str),
+    JournalFailed(String),
+}
+
+/// Where the event log lives inside a station's data directory. The data directory also
+/// holds `frames/` and `videos/`; the log keeps a directory of its own.
+pub fn log_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("log")
+}
+
+/// Run the station until stopped. Blocks the calling thread.
+pub fn run(opts: SupervisorOptions) -> Result<StopReport, SupervisorError> {
+    let store = Arc::new(Store::open(&log_dir(&opts.data_dir), opts.store.clone())?);
+    let system = System::new();
+    let result = system.block_on(supervise(opts, store));
+    System::current().stop();
+    result
+}
+
+async fn supervise(
+    opts: SupervisorOptions,
+    store: Arc<Store>,
+) -> Result<StopReport, SupervisorError> {
+    let clock = opts.clock.start();
+    let started_at = clock.now();
+    let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let group = GroupCommit {
+        max_batch: usize::try_from(opts.config.store.max_batch).unwrap_or(usize::MAX),
+        max_delay: opts.config.store.max_delay,
+    };
+    let journal = Journal::new(store.clone(), opts.config.class_policy(), group)
+        .on_failure(move |why| {
+            let _ = fail_tx.send(why);
+        })
+        .start();
+
+    // Actors subscribe before the first event is appended, so none misses the start.
+    let stoppers = spawn_actors(&opts.config, &opts.data_dir, &journal, clock)?;
+
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let now = clock.now();
+    let (time_source, detail) = match opts.clock {
+        ClockSpec::Real => ("system", "system wall clock".to_string()),
+        ClockSpec::Sim { .. } => ("sim", opts.clock.to_string()),
+    };
+    journal.do_send(Append(vec![
+        NewEvent::new(
+            now,
+            Source::Ops,
+            SupervisorStarted {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                clock: opts.clock.to_string(),
+                pid: std::process::id(),
+                host,
+            },
+        ),
+        NewEvent::new(
+            now,
+            Source::Ops,
+            ConfigLoaded {
+                path: opts.config_path.clone(),
+                hash: blake3::hash(opts.config_text.as_bytes())
+                    .to_hex()
+                    .to_string(),
+                text: opts.config_text.clone(),
+            },
+        ),
+        NewEvent::new(
+            now,
+            Source::Clock,
+            TimeSourceRecorded {
+                source: time_source.to_string(),
+                detail,
+            },
+        ),
+    ]));
+    tracing::info!(data = %opts.data_dir.display(), clock = %opts.clock, "supervisor started");
+
+    let cause = wait_for_stop(opts.duration, &mut fail_rx).await;
+    let reason = match &cause {
+        StopCause::Duration => "duration elapsed".to_string(),
+        StopCause::Signal(s) => format!("signal {s}"),
+        StopCause::JournalFailed(why) => format!("journal failed: {why}"),
+    };
+    tracing::info!(%reason, "stopping");
+    // The stop instant is taken before the actors stop: each takes its deadlines due by then.
+    let end = clock.now();
+    for s in &stoppers {
+        let _ = s.send(Stop).await;
+    }
+    journal.do_send(Append(vec![NewEvent::new(
+        end,
+        Source::Ops,
+        SupervisorStopped {
+            reason: reason.clone(),
+            uptime_s: u64::try_from((end - started_at) / 1_000_000).unwrap_or(0),
+        },
+    )]));
+    let flushed = journal
+        .send(Flush)
+        .await
+        .map_err(|e| SupervisorError::Runtime(e.to_string()))?;
+    if let StopCause::JournalFailed(why) = cause {
+        return Err(SupervisorError::Journal(why));
+    }
+    let last_seq = flushed.map_err(|e| SupervisorError::Journal(e.to_string()))?;
+    tracing::info!(last_seq, "stopped cleanly");
+    Ok(StopReport { reason, last_seq })
+}
+
+async fn wait_for_stop(
+    duration: Option<Duration>,
+    failures: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> StopCause {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    let sleep = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let recv_int = async {
+        match int.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let recv_term = async {
+        match term.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = sleep => StopCause::Duration,
+        _ = recv_int => StopCause::Signal("SIGINT"),
+        _ = recv_term => StopCause::Signal("SIGTERM"),
+        Some(why) = failures.recv() => StopCause::JournalFailed(why),
+    }
+}
