@@ -1,0 +1,691 @@
+//! The GPIO actor: debounced input edges, and outputs and PWM driven only by rules.
+//!
+//! # Config ([`GpioSettings`] → [`GpioPlan`])
+//!
+//! Pins are named by BCM number or header position ([`pins::parse_pin`]); each is an input
+//! (pull, edge mode, debounce), an output (rest level) or a PWM output (rest frequency and
+//! duty). A rule says: on an event of kind `on` (optionally only when some payload fields have
+//! given values, e.g. `class = person` on `Detection`), set an output high or low, or set a
+//! PWM output's duty (and optionally its frequency); with a hold time, the pin returns to the
+//! state it had before the rule fired once the hold has passed.
+//! [`GpioPlan::new`] refuses a pin used twice, a power or ground header pin, an unknown pin, a
+//! rule naming an unknown event kind or payload field, a rule on `OutputChanged`/`PwmChanged`
+//! (it would feed on itself), a rule naming an unknown output or one of the wrong kind, and a
+//! PWM duty outside 0–100 % or a frequency that is not above zero.
+//!
+//! # Core ([`GpioCore`])
+//!
+//! Rule outputs are the core's decisions: for each matching rule it emits `OutputChanged` /
+//! `PwmChanged` (only when the level or setting actually changes) and a [`GpioCommand`] for
+//! the hardware. A rule firing again while its hold runs extends the hold (the state to return
+//! to stays the one from before the first firing); a rule without hold on the same pin
+//! cancels a pending hold. Rules are applied in config order. The core subscribes to every kind (rules may name any) and ignores the rest.
+//!
+//! # Performer ([`GpioPerformer`])
+//!
+//! Sets the pins up from the plan, drives outputs on command, and — when its thread calls
+//! [`GpioPerformer::poll`] every [`GpioPerformer::poll_interval`] — samples inputs through the
+//! [`debounce::Debouncer`] and returns `GpioEdge` events. On stop every pin goes back to an
+//! input without bias, recorded as `OutputChanged { rule: "release" }` for each output.
+
+pub mod debounce;
+pub mod performer;
+pub mod pins;
+#[cfg(feature = "rpi")]
+pub mod rppal;
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use vigil_events::kinds::{OutputChanged, PwmChanged};
+use vigil_events::{Envelope, Event, EventKind, Source, UtcMicros};
+
+use crate::core::{Core, Intent};
+pub use debounce::{Debounced, Debouncer};
+pub use performer::GpioPerformer;
+pub use pins::{parse_pin, EdgeMode, PinBackend, PinError, PinRefError, Pull};
+pub use sim::{SimHandle, SimPins};
+
+/// What a configured pin is for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PinRole {
+    /// A debounced input.
+    Input {
+        /// Bias.
+        pull: Pull,
+        /// Which edges become events.
+        edge: EdgeMode,
+        /// Debounce time (see [`debounce`] for the rule).
+        debounce: Duration,
+    },
+    /// A plain output.
+    Output {
+        /// Level at start.
+        rest_high: bool,
+    },
+    /// A software PWM output.
+    Pwm {
+        /// Frequency at start, Hz.
+        frequency_hz: f64,
+        /// Duty at start, percent (0 = off).
+        duty_percent: f64,
+    },
+}
+
+/// One `[[gpio.pins]]` entry, in plain types.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PinSpec {
+    /// Name used by rules and events.
+    pub name: String,
+    /// `17`, `bcm:17`, `gpio17` or `board:11`.
+    pub pin: String,
+    /// Role.
+    pub role: PinRole,
+}
+
+/// What a rule does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuleAction {
+    /// Set an output's level.
+    Set {
+        /// Output name.
+        output: String,
+        /// Level.
+        high: bool,
+    },
+    /// Set a PWM output.
+    Pwm {
+        /// PWM output name.
+        output: String,
+        /// Duty, percent (0–100).
+        duty_percent: f64,
+        /// New frequency, Hz (above zero); `None` keeps the current one.
+        frequency_hz: Option<f64>,
+    },
+}
+
+/// One `[[gpio.rules]]` entry, in plain types.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleSpec {
+    /// Rule name (recorded in `OutputChanged.rule`).
+    pub name: String,
+    /// Event kind name, e.g. `Detection`.
+    pub on: String,
+    /// Payload fields that must have these values (all of them), e.g. `("class", "person")`.
+    /// Strings compare ASCII case-insensitively; numbers and booleans by their text.
+    pub when: Vec<(String, String)>,
+    /// What to do.
+    pub action: RuleAction,
+    /// Return to the state before the rule after this long (`None`: stay).
+    pub hold: Option<Duration>,
+}
+
+/// The `[gpio]` section, in plain types (the lead maps it from vigil-config).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpioSettings {
+    /// Pins.
+    pub pins: Vec<PinSpec>,
+    /// Rules.
+    pub rules: Vec<RuleSpec>,
+    /// How often the performer samples inputs (must be below every input's debounce, unless
+    /// that is zero).
+    pub poll_interval: Duration,
+}
+
+impl Default for GpioSettings {
+    fn default() -> Self {
+        GpioSettings {
+            pins: Vec::new(),
+            rules: Vec::new(),
+            poll_interval: Duration::from_millis(2),
+        }
+    }
+}
+
+/// A `[gpio]` section that cannot work. Each variant names what to fix.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GpioConfigError {
+    /// A pin reference is not a GPIO.
+    #[error("gpio pin `{name}`: {source}")]
+    Pin {
+        /// Pin name.
+        name: String,
+        /// Why.
+        source: PinRefError,
+    },
+    /// Two entries name the same BCM pin.
+    #[error("BCM {pin} is used twice: by `{first}` and by `{second}`")]
+    PinUsedTwice {
+        /// BCM number.
+        pin: u8,
+        /// First entry.
+        first: String,
+        /// Second entry.
+        second: String,
+    },
+    /// Two pins share a name.
+    #[error("gpio pin name `{0}` is used twice")]
+    DuplicateName(String),
+    /// A rule's `on` is not an event kind.
+    #[error("gpio rule `{rule}`: unknown event kind `{kind}`")]
+    UnknownKind {
+        /// Rule name.
+        rule: String,
+        /// As written.
+        kind: String,
+    },
+    /// A rule on the GPIO actor's own decisions would feed on itself.
+    #[error("gpio rule `{rule}`: rules on {kind} are refused (they would trigger themselves)")]
+    Feedback {
+        /// Rule name.
+        rule: String,
+        /// The kind.
+        kind: String,
+    },
+    /// A `when` field that the kind's payload does not have (or that is not a plain value).
+    #[error("gpio rule `{rule}`: {kind} has no field `{field}` (fields: {known})")]
+    UnknownField {
+        /// Rule name.
+        rule: String,
+        /// Kind.
+        kind: String,
+        /// As written.
+        field: String,
+        /// The kind's plain fields.
+        known: String,
+    },
+    /// A rule names an output that is not configured.
+    #[error("gpio rule `{rule}`: no pin named `{output}`")]
+    UnknownOutput {
+        /// Rule name.
+        rule: String,
+        /// As written.
+        output: String,
+    },
+    /// A rule drives a pin of the wrong role (set on an input or PWM pin, PWM on a plain
+    /// output or input).
+    #[error("gpio rule `{rule}`: pin `{output}` is not {expected}")]
+    WrongRole {
+        /// Rule name.
+        rule: String,
+        /// Pin.
+        output: String,
+        /// `an output`, `a pwm output`.
+        expected: &'static str,
+    },
+    /// Duty outside 0–100 % or frequency not above zero.
+    #[error("gpio `{who}`: PWM {frequency_hz} Hz at {duty_percent} % refused (duty 0–100 %, frequency above 0)")]
+    PwmRange {
+        /// Pin or rule.
+        who: String,
+        /// Frequency.
+        frequency_hz: f64,
+        /// Duty.
+        duty_percent: f64,
+    },
+    /// The poll interval is zero, or not below an input's non-zero debounce.
+    #[error("gpio poll interval {poll:?} must be above zero and below the debounce of `{input}` ({debounce:?})")]
+    PollInterval {
+        /// Poll interval.
+        poll: Duration,
+        /// Input concerned.
+        input: String,
+        /// Its debounce.
+        debounce: Duration,
+    },
+}
+
+/// A configured pin after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedPin {
+    /// Name.
+    pub name: String,
+    /// BCM number.
+    pub bcm: u8,
+    /// Role.
+    pub role: PinRole,
+}
+
+/// A rule after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// Name.
+    pub name: String,
+    /// Kind it fires on.
+    pub on: EventKind,
+    /// Field conditions.
+    pub when: Vec<(String, String)>,
+    /// Action (names checked against the pins).
+    pub action: RuleAction,
+    /// Hold time.
+    pub hold: Option<Duration>,
+}
+
+/// A validated `[gpio]` section: what the core and the performer are built from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpioPlan {
+    /// Pins, in config order.
+    pub pins: Vec<ResolvedPin>,
+    /// Rules, in config order.
+    pub rules: Vec<Rule>,
+    /// Input sampling interval.
+    pub poll_interval: Duration,
+}
+
+/// The plain (non-nested) payload fields of an event as text, by name.
+fn plain_fields(event: &Event) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(event) {
+        for (k, v) in map {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => continue,
+            };
+            out.insert(k, text);
+        }
+    }
+    out
+}
+
+impl GpioPlan {
+    /// Validate `settings`. See the module docs for what is refused.
+    pub fn new(settings: &GpioSettings) -> Result<Self, GpioConfigError> {
+        let mut pins: Vec<ResolvedPin> = Vec::new();
+        for spec in &settings.pins {
+            let bcm = parse_pin(&spec.pin).map_err(|source| GpioConfigError::Pin {
+                name: spec.name.clone(),
+                source,
+            })?;
+            if pins.iter().any(|p| p.name == spec.name) {
+                return Err(GpioConfigError::DuplicateName(spec.name.clone()));
+            }
+            if let Some(first) = pins.iter().find(|p| p.bcm == bcm) {
+                return Err(GpioConfigError::PinUsedTwice {
+                    pin: bcm,
+                    first: first.name.clone(),
+                    second: spec.name.clone(),
+                });
+            }
+            match spec.role {
+                PinRole::Pwm {
+                    frequency_hz,
+                    duty_percent,
+                } if !pins::pwm_in_range(frequency_hz, duty_percent) => {
+                    return Err(GpioConfigError::PwmRange {
+                        who: spec.name.clone(),
+                        frequency_hz,
+                        duty_percent,
+                    });
+                }
+                PinRole::Input { debounce, .. }
+                    if settings.poll_interval.is_zero()
+                        || (!debounce.is_zero() && settings.poll_interval >= debounce) =>
+                {
+                    return Err(GpioConfigError::PollInterval {
+                        poll: settings.poll_interval,
+                        input: spec.name.clone(),
+                        debounce,
+                    });
+                }
+                _ => {}
+            }
+            pins.push(ResolvedPin {
+                name: spec.name.clone(),
+                bcm,
+                role: spec.role.clone(),
+            });
+        }
+        let mut rules = Vec::new();
+        for spec in &settings.rules {
+            let on = EventKind::from_name(spec.on.trim()).ok_or_else(|| {
+                GpioConfigError::UnknownKind {
+                    rule: spec.name.clone(),
+                    kind: spec.on.clone(),
+                }
+            })?;
+            if matches!(on, EventKind::OutputChanged | EventKind::PwmChanged) {
+                return Err(GpioConfigError::Feedback {
+                    rule: spec.name.clone(),
+                    kind: on.name().to_string(),
+                });
+            }
+            let fields = plain_fields(&vigil_events::samples::sample(on));
+            for (field, _) in &spec.when {
+                if !fields.contains_key(field) {
+                    return Err(GpioConfigError::UnknownField {
+                        rule: spec.name.clone(),
+                        kind: on.name().to_string(),
+                        field: field.clone(),
+                        known: fields.keys().cloned().collect::<Vec<_>>().join(", "),
+                    });
+                }
+            }
+            let (output, wants_pwm) = match &spec.action {
+                RuleAction::Set { output, .. } => (output, false),
+                RuleAction::Pwm {
+                    output,
+                    frequency_hz,
+                    duty_percent,
+                } => {
+                    // Any valid frequency stands in when the rule keeps the current one.
+                    let f = frequency_hz.unwrap_or(1.0);
+                    if !pins::pwm_in_range(f, *duty_percent) {
+                        return Err(GpioConfigError::PwmRange {
+                            who: spec.name.clone(),
+                            frequency_hz: f,
+                            duty_percent: *duty_percent,
+                        });
+                    }
+                    (output, true)
+                }
+            };
+            let pin = pins.iter().find(|p| &p.name == output).ok_or_else(|| {
+                GpioConfigError::UnknownOutput {
+                    rule: spec.name.clone(),
+                    output: output.clone(),
+                }
+            })?;
+            match (&pin.role, wants_pwm) {
+                (PinRole::Output { .. }, false) | (PinRole::Pwm { .. }, true) => {}
+                (_, false) => {
+                    return Err(GpioConfigError::WrongRole {
+                        rule: spec.name.clone(),
+                        output: output.clone(),
+                        expected: "an output",
+                    })
+                }
+                (_, true) => {
+                    return Err(GpioConfigError::WrongRole {
+                        rule: spec.name.clone(),
+                        output: output.clone(),
+                        expected: "a pwm output",
+                    })
+                }
+            }
+            rules.push(Rule {
+                name: spec.name.clone(),
+                on,
+                when: spec.when.clone(),
+                action: spec.action.clone(),
+                hold: spec.hold,
+            });
+        }
+        Ok(GpioPlan {
+            pins,
+            rules,
+            poll_interval: settings.poll_interval,
+        })
+    }
+}
+
+/// What the GPIO core asks its performer to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpioCommand {
+    /// Drive an output.
+    SetLevel {
+        /// Pin name.
+        name: String,
+        /// BCM number.
+        pin: u8,
+        /// Level.
+        high: bool,
+    },
+    /// Set a PWM output.
+    SetPwm {
+        /// Pin name.
+        name: String,
+        /// BCM number.
+        pin: u8,
+        /// Frequency, Hz.
+        frequency_hz: f64,
+        /// Duty, percent.
+        duty_percent: f64,
+    },
+}
+
+/// The state of an output or PWM pin.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Setting {
+    Level(bool),
+    Pwm {
+        frequency_hz: f64,
+        duty_percent: f64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Hold {
+    until: UtcMicros,
+    rule: String,
+    restore: Setting,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Out {
+    bcm: u8,
+    current: Setting,
+    hold: Option<Hold>,
+}
+
+/// The GPIO actor's pure core. See the module docs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpioCore {
+    rules: Vec<Rule>,
+    outputs: BTreeMap<String, Out>,
+}
+
+const DECISIONS: &[EventKind] = &[EventKind::OutputChanged, EventKind::PwmChanged];
+
+impl GpioCore {
+    /// A core applying `plan`'s rules; outputs start at their rest settings (as the performer
+    /// sets them up).
+    pub fn new(plan: &GpioPlan) -> Self {
+        let outputs = plan
+            .pins
+            .iter()
+            .filter_map(|p| {
+                let current = match p.role {
+                    PinRole::Input { .. } => return None,
+                    PinRole::Output { rest_high } => Setting::Level(rest_high),
+                    PinRole::Pwm {
+                        frequency_hz,
+                        duty_percent,
+                    } => Setting::Pwm {
+                        frequency_hz,
+                        duty_percent,
+                    },
+                };
+                Some((
+                    p.name.clone(),
+                    Out {
+                        bcm: p.bcm,
+                        current,
+                        hold: None,
+                    },
+                ))
+            })
+            .collect();
+        GpioCore {
+            rules: plan.rules.clone(),
+            outputs,
+        }
+    }
+
+    /// The level the core holds for a plain output (`None` for unknown or PWM pins).
+    pub fn level(&self, name: &str) -> Option<bool> {
+        match self.outputs.get(name)?.current {
+            Setting::Level(high) => Some(high),
+            Setting::Pwm { .. } => None,
+        }
+    }
+
+    /// The (frequency Hz, duty %) the core holds for a PWM output.
+    pub fn pwm(&self, name: &str) -> Option<(f64, f64)> {
+        match self.outputs.get(name)?.current {
+            Setting::Pwm {
+                frequency_hz,
+                duty_percent,
+            } => Some((frequency_hz, duty_percent)),
+            Setting::Level(_) => None,
+        }
+    }
+
+    /// Move output `name` to `to`; emit the change and the command when it is a change.
+    fn apply(&mut self, name: &str, to: Setting, rule: String, out: &mut Vec<Intent<GpioCommand>>) {
+        let Some(o) = self.outputs.get_mut(name) else {
+            return;
+        };
+        if o.current == to {
+            return;
+        }
+        o.current = to;
+        let (name, pin) = (name.to_string(), o.bcm);
+        match to {
+            Setting::Level(high) => {
+                out.push(Intent::Emit(
+                    OutputChanged {
+                        name: name.clone(),
+                        pin,
+                        high,
+                        rule,
+                    }
+                    .into(),
+                ));
+                out.push(Intent::Do(GpioCommand::SetLevel { name, pin, high }));
+            }
+            Setting::Pwm {
+                frequency_hz,
+                duty_percent,
+            } => {
+                out.push(Intent::Emit(
+                    PwmChanged {
+                        name: name.clone(),
+                        pin,
+                        frequency_hz,
+                        duty_percent,
+                        rule,
+                    }
+                    .into(),
+                ));
+                out.push(Intent::Do(GpioCommand::SetPwm {
+                    name,
+                    pin,
+                    frequency_hz,
+                    duty_percent,
+                }));
+            }
+        }
+    }
+
+    fn fire(&mut self, rule: &Rule, ts: UtcMicros, out: &mut Vec<Intent<GpioCommand>>) {
+        let (name, target) = match &rule.action {
+            RuleAction::Set { output, high } => (output, Setting::Level(*high)),
+            RuleAction::Pwm {
+                output,
+                duty_percent,
+                frequency_hz,
+            } => {
+                let current = match self.outputs.get(output).map(|o| o.current) {
+                    Some(Setting::Pwm { frequency_hz, .. }) => frequency_hz,
+                    _ => return,
+                };
+                (
+                    output,
+                    Setting::Pwm {
+                        frequency_hz: frequency_hz.unwrap_or(current),
+                        duty_percent: *duty_percent,
+                    },
+                )
+            }
+        };
+        let Some(o) = self.outputs.get_mut(name) else {
+            return;
+        };
+        let restore = o.hold.as_ref().map_or(o.current, |h| h.restore);
+        o.hold = rule.hold.map(|h| Hold {
+            until: ts.saturating_add(i64::try_from(h.as_micros()).unwrap_or(i64::MAX)),
+            rule: rule.name.clone(),
+            restore,
+        });
+        self.apply(name, target, rule.name.clone(), out);
+    }
+}
+
+fn matches(rule: &Rule, event: &Event) -> bool {
+    if rule.when.is_empty() {
+        return true;
+    }
+    let fields = plain_fields(event);
+    rule.when.iter().all(|(field, want)| {
+        fields
+            .get(field)
+            .is_some_and(|got| got.eq_ignore_ascii_case(want.trim()))
+    })
+}
+
+impl Core for GpioCore {
+    type Command = GpioCommand;
+
+    fn source(&self) -> Source {
+        Source::Gpio
+    }
+
+    fn subscriptions(&self) -> &'static [EventKind] {
+        EventKind::ALL
+    }
+
+    fn decisions(&self) -> &'static [EventKind] {
+        DECISIONS
+    }
+
+    /// Outputs set back at stop are recorded by the performer (rule `release`): observations,
+    /// not decisions of this core.
+    fn is_decision(&self, env: &Envelope) -> bool {
+        let released = matches!(&env.payload, Event::OutputChanged(o) if o.rule == performer::RELEASE_RULE)
+            || matches!(&env.payload, Event::PwmChanged(p) if p.rule == performer::RELEASE_RULE);
+        env.source == Source::Gpio && DECISIONS.contains(&env.kind) && !released
+    }
+
+    fn on_event(&mut self, env: &Envelope) -> Vec<Intent<GpioCommand>> {
+        let mut out = Vec::new();
+        let firing: Vec<Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.on == env.kind && matches(r, &env.payload))
+            .cloned()
+            .collect();
+        for rule in &firing {
+            self.fire(rule, env.ts, &mut out);
+        }
+        out
+    }
+
+    fn next_deadline(&self) -> Option<UtcMicros> {
+        self.outputs
+            .values()
+            .filter_map(|o| o.hold.as_ref().map(|h| h.until))
+            .min()
+    }
+
+    fn on_tick(&mut self, now: UtcMicros) -> Vec<Intent<GpioCommand>> {
+        let mut due = Vec::new();
+        for (name, o) in self.outputs.iter_mut() {
+            if let Some(h) = o.hold.take_if(|h| h.until <= now) {
+                due.push((name.clone(), h));
+            }
+        }
+        let mut out = Vec::new();
+        for (name, h) in due {
+            self.apply(
+                &name,
+                h.restore,
+                format!("{} (hold ended)", h.rule),
+                &mut out,
+            );
+        }
+        out
+    }
+}
