@@ -199,7 +199,38 @@ pub fn replay_cores() -> Vec<Box<dyn ReplayCore>> {
 
 fn pin_backend(g: &GpioConfig) -> Result<Box<dyn PinBackend>, StationError> {
     match g.backend {
-        cfg_gpio::GpioBackend::Sim => Ok(Box::new(SimPins::new())),
+        cfg_gpio::GpioBackend::Sim => {
+            let pins = SimPins::new();
+            let handle = pins.handle();
+            for press in &g.sim_presses {
+                let Some(input) = g.inputs.iter().find(|i| i.name == press.input) else {
+                    continue; // config validation names only declared inputs
+                };
+                // A press drives the pin away from its rest level (pull-down rests low).
+                let rest_high = input.pull != cfg_gpio::Pull::Down;
+                let end = press
+                    .at_us
+                    .saturating_add(i64::try_from(press.hold.as_micros()).unwrap_or(i64::MAX));
+                let chatter = std::time::Duration::from_micros(500);
+                for (edge_at, level) in [(press.at_us, !rest_high), (end, rest_high)] {
+                    for b in 0..press.bounces {
+                        let t = edge_at + i64::from(b) * 1_000;
+                        handle.set_level_at(input.pin.bcm, t, level);
+                        handle.set_level_at(
+                            input.pin.bcm,
+                            t + i64::try_from(chatter.as_micros()).unwrap_or(0),
+                            !level,
+                        );
+                    }
+                    handle.set_level_at(
+                        input.pin.bcm,
+                        edge_at + i64::from(press.bounces) * 1_000,
+                        level,
+                    );
+                }
+            }
+            Ok(Box::new(pins))
+        }
         #[cfg(feature = "rpi")]
         cfg_gpio::GpioBackend::Rppal => crate::gpio::rppal::RppalPins::new()
             .map(|p| Box::new(p) as Box<dyn PinBackend>)

@@ -189,6 +189,9 @@ pub enum Problem {
     /// neither, or both).
     #[error("{0}")]
     RuleAction(String),
+    /// A `[[gpio.sim_press]]` cannot be scripted (unknown input, real backend, bad time).
+    #[error("{0}")]
+    SimPress(String),
     /// `match` names a field the event kind's payload does not have.
     #[error("{kind} has no field `{field}` to match (fields: {fields})")]
     UnknownMatchField {

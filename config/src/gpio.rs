@@ -398,6 +398,30 @@ pub struct GpioConfig {
     pub pwms: Vec<PwmPin>,
     /// Rules, in file order.
     pub rules: Vec<GpioRule>,
+    /// Scripted presses of simulated inputs (`backend = "sim"` only), in file order.
+    pub sim_presses: Vec<SimPress>,
+}
+
+/// A `[[gpio.sim_press]]`: the simulated backend presses an input at a station time, so a
+/// simulated station (and its tests) can exercise buttons, debounce and rules.
+///
+/// ```toml
+/// [[gpio.sim_press]]
+/// input = "button"
+/// at = "2026-06-01T05:00:00Z"   # station time, RFC 3339
+/// hold = "200ms"                 # how long it is held (default 200ms)
+/// bounces = 3                    # contact chatter at press and release (default 0)
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimPress {
+    /// Input name.
+    pub input: String,
+    /// When the press starts, UTC µs.
+    pub at_us: i64,
+    /// How long it is held.
+    pub hold: Duration,
+    /// Chatter at press and at release.
+    pub bounces: u32,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -408,6 +432,25 @@ pub(crate) struct RawGpio {
     output: Vec<RawOutput>,
     pwm: Vec<RawPwm>,
     rule: Vec<RawRule>,
+    sim_press: Vec<RawSimPress>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSimPress {
+    input: Spanned<String>,
+    at: Spanned<String>,
+    #[serde(
+        default = "default_hold",
+        deserialize_with = "crate::duration::de_in::<_, 1, 86_400_000>"
+    )]
+    hold: Duration,
+    #[serde(default, deserialize_with = "crate::values::u32_in::<_, 0, 100>")]
+    bounces: u32,
+}
+
+fn default_hold() -> Duration {
+    Duration::from_millis(200)
 }
 
 #[derive(Debug, Deserialize)]
@@ -585,6 +628,45 @@ impl RawGpio {
         for r in &self.rule {
             rules.push(self.validate_rule(ctx, r)?);
         }
+        let mut sim_presses = Vec::with_capacity(self.sim_press.len());
+        for p in &self.sim_press {
+            let bad = |span: Range<usize>, msg: String| {
+                ctx.invalid(Some(&span), Problem::SimPress(msg))
+            };
+            if self.backend != GpioBackend::Sim {
+                return Err(bad(
+                    p.input.span(),
+                    "sim_press scripts the simulated pins: it needs `backend = \"sim\"`".into(),
+                ));
+            }
+            let name = p.input.get_ref();
+            if !self.input.iter().any(|i| &i.name.get_ref().0 == name) {
+                let declared: Vec<&str> =
+                    self.input.iter().map(|i| i.name.get_ref().0.as_str()).collect();
+                return Err(bad(
+                    p.input.span(),
+                    format!(
+                        "sim_press names \"{name}\", which is not a declared gpio input (declared: {})",
+                        if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+                    ),
+                ));
+            }
+            let at = chrono::DateTime::parse_from_rfc3339(p.at.get_ref()).map_err(|e| {
+                bad(
+                    p.at.span(),
+                    format!(
+                        "sim_press time \"{}\" is not RFC 3339 (e.g. \"2026-06-01T05:00:00Z\"): {e}",
+                        p.at.get_ref()
+                    ),
+                )
+            })?;
+            sim_presses.push(SimPress {
+                input: name.clone(),
+                at_us: at.timestamp_micros(),
+                hold: p.hold,
+                bounces: p.bounces,
+            });
+        }
 
         Ok(GpioConfig {
             backend: self.backend,
@@ -619,6 +701,7 @@ impl RawGpio {
                 })
                 .collect(),
             rules,
+            sim_presses,
         })
     }
 

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 a check failed or the run failed, 2 bad input.
 
 mod cmd;
+mod render;
 mod exit;
 mod logging;
 
@@ -46,6 +47,8 @@ enum Command {
     Export(cmd::store_cmds::ExportArgs),
     /// Import a msgpack export into an empty store.
     Import(cmd::store_cmds::ImportArgs),
+    /// Assemble the frames the log lists into a video (hashes checked).
+    Timelapse(cmd::timelapse::TimelapseArgs),
     /// Serial wire protocol tools.
     #[command(subcommand)]
     Wire(cmd::wire_cmds::WireCommand),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Load(a) => cmd::store_cmds::load(a),
         Command::Export(a) => cmd::store_cmds::export(a),
         Command::Import(a) => cmd::store_cmds::import(a),
+        Command::Timelapse(a) => cmd::timelapse::run(a),
         Command::Wire(c) => cmd::wire_cmds::run(c),
     };
     match result {

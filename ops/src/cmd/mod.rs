@@ -1,8 +1,10 @@
 //! One module per command family.
 
 pub mod audit;
+pub mod common;
 pub mod config_cmds;
 pub mod replay;
 pub mod start;
 pub mod store_cmds;
+pub mod timelapse;
 pub mod wire_cmds;

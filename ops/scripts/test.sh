@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command: what CI runs (.ci/run) and what a newcomer runs. Basics first:
+# formatting, lints, then every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ops/scripts/setup.sh
+export CARGO_TERM_COLOR=never
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked

@@ -1,0 +1,68 @@
+//! Envelopes as people and scripts read them: JSON objects, table rows and CSV lines.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+use vigil_events::{Envelope, UtcMicros};
+
+/// RFC 3339 UTC with `Z` and microseconds when needed.
+pub fn rfc3339(t: UtcMicros) -> String {
+    match DateTime::<Utc>::from_timestamp_micros(t) {
+        Some(d) => d.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        None => format!("{t}µs"),
+    }
+}
+
+/// One envelope as a JSON object (payload as its fields).
+pub fn envelope_json(env: &Envelope) -> Value {
+    let origin = env.origin.map(|o| {
+        json!({
+            "device": o.device,
+            "boot": o.boot,
+            "seq": o.seq,
+            "device_ts": rfc3339(o.device_ts),
+        })
+    });
+    json!({
+        "seq": env.seq,
+        "ts": rfc3339(env.ts),
+        "source": env.source.as_str(),
+        "kind": env.kind.name(),
+        "class": env.class.as_str(),
+        "schema": env.schema,
+        "origin": origin,
+        "payload": serde_json::to_value(&env.payload).unwrap_or(Value::Null),
+        "prev": hex::encode(env.prev),
+        "hash": hex::encode(env.hash),
+    })
+}
+
+/// A short one-line summary of the payload for tables.
+pub fn payload_summary(env: &Envelope, width: usize) -> String {
+    let v = serde_json::to_value(&env.payload).unwrap_or(Value::Null);
+    let mut s = match v {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                Value::Array(a) if a.len() > 8 => format!("{k}=[{} items]", a.len()),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    };
+    s = s.replace('\n', "\\n");
+    if s.chars().count() > width {
+        s = s.chars().take(width.saturating_sub(1)).collect::<String>() + "…";
+    }
+    s
+}
+
+/// Quote a CSV field when needed (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
