@@ -1,0 +1,482 @@
+//! Export and import.
+//!
+//! `msgpack`: one header map `{"vigil_export": 1, "keyed": bool, "first_seq": uint,
+//! "anchor": bin(32)}` then one map per record `{"seq": uint, "prev": bin(32), "hash": bin(32),
+//! "bytes": bin}`; `anchor` is the `prev` of the first record. `jsonl`: one decoded event per
+//! line, for people.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use vigil_events::{Envelope, Hash, RecordHeader};
+
+use crate::chain::{chain_hash, ZERO_HASH};
+use crate::store::{Pending, MAX_RECORD};
+use crate::{Store, StoreError};
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The verifiable machine format (see the module docs).
+    Msgpack,
+    /// One decoded event per line, for people.
+    Jsonl,
+}
+
+/// What an export or import covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// First seq written (or the header's `first_seq` when empty).
+    pub first_seq: u64,
+    /// Last seq written (`first_seq - 1` when empty).
+    pub last_seq: u64,
+    /// Records written.
+    pub count: u64,
+    /// Hash before the first record.
+    pub anchor: Hash,
+    /// Hash of the last record (the anchor when empty).
+    pub head: Hash,
+}
+
+/// Current export format version.
+pub const EXPORT_VERSION: u64 = 1;
+
+fn write_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |e| StoreError::io(path, e)
+}
+
+fn rmp_err(path: &Path) -> impl Fn(rmp::encode::ValueWriteError) -> StoreError + '_ {
+    move |e| StoreError::io(path, std::io::Error::other(e.to_string()))
+}
+
+/// Write the msgpack export header.
+pub fn write_header<W: Write>(
+    w: &mut W,
+    keyed: bool,
+    first_seq: u64,
+    anchor: &Hash,
+) -> Result<(), rmp::encode::ValueWriteError> {
+    use rmp::encode as e;
+    e::write_map_len(w, 4)?;
+    e::write_str(w, "vigil_export")?;
+    e::write_uint(w, EXPORT_VERSION)?;
+    e::write_str(w, "keyed")?;
+    e::write_bool(w, keyed).map_err(rmp::encode::ValueWriteError::InvalidDataWrite)?;
+    e::write_str(w, "first_seq")?;
+    e::write_uint(w, first_seq)?;
+    e::write_str(w, "anchor")?;
+    e::write_bin(w, anchor)?;
+    Ok(())
+}
+
+/// Write one msgpack export record.
+pub fn write_record<W: Write>(
+    w: &mut W,
+    seq: u64,
+    prev: &Hash,
+    hash: &Hash,
+    bytes: &[u8],
+) -> Result<(), rmp::encode::ValueWriteError> {
+    use rmp::encode as e;
+    e::write_map_len(w, 4)?;
+    e::write_str(w, "seq")?;
+    e::write_uint(w, seq)?;
+    e::write_str(w, "prev")?;
+    e::write_bin(w, prev)?;
+    e::write_str(w, "hash")?;
+    e::write_bin(w, hash)?;
+    e::write_str(w, "bytes")?;
+    e::write_bin(w, bytes)?;
+    Ok(())
+}
+
+/// One event as a JSON object (the jsonl export line).
+pub fn envelope_json(env: &Envelope) -> serde_json::Value {
+    let time = chrono::DateTime::from_timestamp_micros(env.ts)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    serde_json::json!({
+        "seq": env.seq,
+        "ts": env.ts,
+        "time": time,
+        "source": env.source.as_str(),
+        "kind": env.kind.name(),
+        "class": env.class.as_str(),
+        "schema": env.schema,
+        "origin": env.origin,
+        "payload": serde_json::to_value(&env.payload).unwrap_or(serde_json::Value::Null),
+        "prev": hex::encode(env.prev),
+        "hash": hex::encode(env.hash),
+    })
+}
+
+impl Store {
+    /// Export records from `from_seq` (or the first held) to the head into `out`, written to a
+    /// temporary file first and renamed, so a failed export leaves no partial file. Every hash
+    /// is recomputed on the way: a corrupt store fails the export naming the seq.
+    pub fn export(
+        &self,
+        format: ExportFormat,
+        out: &Path,
+        from_seq: u64,
+    ) -> Result<ExportSummary, StoreError> {
+        let tmp: PathBuf = {
+            let mut name = out.file_name().unwrap_or_default().to_os_string();
+            name.push(".partial");
+            out.with_file_name(name)
+        };
+        let file = File::create(&tmp).map_err(write_err(&tmp))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let result = match format {
+            ExportFormat::Msgpack => self.export_msgpack(&mut w, &tmp, from_seq),
+            ExportFormat::Jsonl => self.export_jsonl(&mut w, &tmp, from_seq),
+        };
+        let finish = result.and_then(|summary| {
+            let file = w
+                .into_inner()
+                .map_err(|e| StoreError::io(&tmp, e.into_error()))?;
+            file.sync_all().map_err(write_err(&tmp))?;
+            fs::rename(&tmp, out).map_err(write_err(out))?;
+            Ok(summary)
+        });
+        if finish.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        finish
+    }
+
+    fn start_of(&self, from_seq: u64) -> Result<(u64, Hash), StoreError> {
+        let st = self.state();
+        let first = from_seq.max(st.base_seq);
+        if first > st.last_seq {
+            return Ok((
+                first,
+                if first == st.last_seq + 1 {
+                    st.head
+                } else {
+                    ZERO_HASH
+                },
+            ));
+        }
+        let env = self
+            .get(first)?
+            .ok_or_else(|| self.corrupt(first, "missing"))?;
+        Ok((first, env.prev))
+    }
+
+    /// Write the msgpack export to `w` (`label` names it in errors).
+    pub fn export_msgpack<W: Write>(
+        &self,
+        w: &mut W,
+        label: &Path,
+        from_seq: u64,
+    ) -> Result<ExportSummary, StoreError> {
+        let (first, anchor) = self.start_of(from_seq)?;
+        write_header(w, self.is_keyed(), first, &anchor).map_err(rmp_err(label))?;
+        let mut head = anchor;
+        let mut last = first - 1;
+        let count = self
+            .scan_raw(first)
+            .for_each_ref(|seq, prev, hash, bytes| {
+                write_record(w, seq, prev, hash, bytes).map_err(rmp_err(label))?;
+                head = *hash;
+                last = seq;
+                Ok(())
+            })?;
+        Ok(ExportSummary {
+            first_seq: first,
+            last_seq: last,
+            count,
+            anchor,
+            head,
+        })
+    }
+
+    /// Write the jsonl export to `w` (`label` names it in errors).
+    pub fn export_jsonl<W: Write>(
+        &self,
+        w: &mut W,
+        label: &Path,
+        from_seq: u64,
+    ) -> Result<ExportSummary, StoreError> {
+        let (first, anchor) = self.start_of(from_seq)?;
+        let mut summary = ExportSummary {
+            first_seq: first,
+            last_seq: first - 1,
+            count: 0,
+            anchor,
+            head: anchor,
+        };
+        for env in self.scan(first) {
+            let env = env?;
+            serde_json::to_writer(&mut *w, &envelope_json(&env))
+                .map_err(|e| StoreError::io(label, e.into()))?;
+            w.write_all(b"\n").map_err(write_err(label))?;
+            summary.last_seq = env.seq;
+            summary.head = env.hash;
+            summary.count += 1;
+        }
+        Ok(summary)
+    }
+
+    /// Import a msgpack export into this store, which must be empty. The whole file is checked
+    /// first (format, density, every hash with this store's key, every record decodes); only
+    /// then is anything written, in large durable batches. `label` names the file in errors.
+    pub fn import_msgpack<R: Read + Seek>(
+        &self,
+        mut r: R,
+        label: &Path,
+    ) -> Result<ExportSummary, StoreError> {
+        let mut writer = self.lock_writer();
+        let st = self.check_writable(&writer)?;
+        if st.last_seq != 0 || st.base_seq != 1 {
+            return Err(StoreError::NotEmpty {
+                path: self.dir.clone(),
+                last_seq: st.last_seq,
+            });
+        }
+        // Pass 1: check everything, write nothing.
+        let summary = {
+            let mut reader =
+                ExportReader::new(BufReader::with_capacity(1 << 20, &mut r), label, self)?;
+            while reader.next_record()?.is_some() {}
+            reader.summary()
+        };
+        if summary.count == 0 {
+            return Ok(summary);
+        }
+        // Pass 2: the same records, committed in batches.
+        r.seek(SeekFrom::Start(0)).map_err(write_err(label))?;
+        let mut reader = ExportReader::new(BufReader::with_capacity(1 << 20, &mut r), label, self)?;
+        let mut st = st;
+        let mut base = (summary.first_seq != 1).then_some((summary.first_seq, summary.anchor));
+        if let Some((b, a)) = base {
+            st.base_seq = b;
+            st.anchor = a;
+            st.last_seq = b - 1;
+            st.head = a;
+        }
+        loop {
+            let mut pending = Vec::with_capacity(4096);
+            while pending.len() < 4096 {
+                match reader.next_record()? {
+                    Some(p) => pending.push(p),
+                    None => break,
+                }
+            }
+            if pending.is_empty() {
+                break;
+            }
+            let n = pending.len() as u64;
+            let head = pending.last().map_or(st.head, |p| p.hash);
+            self.commit(&mut writer, st, pending, base.take())?;
+            st.last_seq += n;
+            st.head = head;
+        }
+        if (st.last_seq, st.head) != (summary.last_seq, summary.head) {
+            return Err(StoreError::BadExport {
+                path: label.to_path_buf(),
+                seq: None,
+                what: "the file changed while it was being imported".into(),
+            });
+        }
+        Ok(summary)
+    }
+}
+
+/// Streaming reader of a msgpack export that checks each record as it goes.
+struct ExportReader<'a, R: BufRead> {
+    r: R,
+    path: &'a Path,
+    store: &'a Store,
+    first_seq: u64,
+    anchor: Hash,
+    next_seq: u64,
+    prev: Hash,
+    count: u64,
+}
+
+impl<'a, R: BufRead> ExportReader<'a, R> {
+    fn bad(&self, seq: Option<u64>, what: impl Into<String>) -> StoreError {
+        StoreError::BadExport {
+            path: self.path.to_path_buf(),
+            seq,
+            what: what.into(),
+        }
+    }
+
+    fn new(r: R, path: &'a Path, store: &'a Store) -> Result<Self, StoreError> {
+        let mut me = ExportReader {
+            r,
+            path,
+            store,
+            first_seq: 1,
+            anchor: ZERO_HASH,
+            next_seq: 1,
+            prev: ZERO_HASH,
+            count: 0,
+        };
+        let n = rmp::decode::read_map_len(&mut me.r)
+            .map_err(|e| me.bad(None, format!("not a vigil export (header: {e})")))?;
+        let (mut version, mut keyed, mut first, mut anchor) = (None, None, None, None);
+        for _ in 0..n {
+            let key = me.read_str(None)?;
+            match key.as_str() {
+                "vigil_export" => version = Some(me.read_uint(None, "vigil_export")?),
+                "keyed" => {
+                    keyed = Some(
+                        rmp::decode::read_bool(&mut me.r)
+                            .map_err(|e| me.bad(None, format!("keyed: {e}")))?,
+                    )
+                }
+                "first_seq" => first = Some(me.read_uint(None, "first_seq")?),
+                "anchor" => anchor = Some(me.read_hash(None, "anchor")?),
+                other => return Err(me.bad(None, format!("unknown header field `{other}`"))),
+            }
+        }
+        match version {
+            Some(EXPORT_VERSION) => {}
+            Some(v) => {
+                return Err(me.bad(
+                    None,
+                    format!("export version {v}; this vigil reads version {EXPORT_VERSION}"),
+                ))
+            }
+            None => return Err(me.bad(None, "not a vigil export (no `vigil_export` field)")),
+        }
+        let keyed = keyed.ok_or_else(|| me.bad(None, "header lacks `keyed`"))?;
+        let first = first
+            .filter(|&f| f >= 1)
+            .ok_or_else(|| me.bad(None, "header lacks a `first_seq` ≥ 1"))?;
+        let anchor = anchor.ok_or_else(|| me.bad(None, "header lacks `anchor`"))?;
+        if keyed != store.is_keyed() {
+            return Err(me.bad(
+                None,
+                if keyed {
+                    "the export is keyed but the store has no key; open the store with the export's key file"
+                } else {
+                    "the export is not keyed but the store is"
+                },
+            ));
+        }
+        if first == 1 && anchor != ZERO_HASH {
+            return Err(me.bad(Some(1), "an export from seq 1 must have an all-zero anchor"));
+        }
+        me.first_seq = first;
+        me.anchor = anchor;
+        me.next_seq = first;
+        me.prev = anchor;
+        Ok(me)
+    }
+
+    fn read_str(&mut self, seq: Option<u64>) -> Result<String, StoreError> {
+        let len = rmp::decode::read_str_len(&mut self.r)
+            .map_err(|e| self.bad(seq, format!("field name: {e}")))?;
+        if len > 64 {
+            return Err(self.bad(seq, "field name too long"));
+        }
+        let mut buf = vec![0; len as usize];
+        self.r
+            .read_exact(&mut buf)
+            .map_err(|e| self.bad(seq, format!("truncated: {e}")))?;
+        String::from_utf8(buf).map_err(|_| self.bad(seq, "field name is not UTF-8"))
+    }
+
+    fn read_uint(&mut self, seq: Option<u64>, what: &str) -> Result<u64, StoreError> {
+        rmp::decode::read_int(&mut self.r).map_err(|e| self.bad(seq, format!("{what}: {e}")))
+    }
+
+    fn read_bin(
+        &mut self,
+        seq: Option<u64>,
+        what: &str,
+        max: usize,
+    ) -> Result<Vec<u8>, StoreError> {
+        let len = rmp::decode::read_bin_len(&mut self.r)
+            .map_err(|e| self.bad(seq, format!("{what}: {e}")))? as usize;
+        if len > max {
+            return Err(self.bad(seq, format!("{what} is {len} bytes, at most {max} allowed")));
+        }
+        let mut buf = vec![0; len];
+        self.r
+            .read_exact(&mut buf)
+            .map_err(|e| self.bad(seq, format!("{what} truncated: {e}")))?;
+        Ok(buf)
+    }
+
+    fn read_hash(&mut self, seq: Option<u64>, what: &str) -> Result<Hash, StoreError> {
+        let b = self.read_bin(seq, what, 32)?;
+        b.as_slice()
+            .try_into()
+            .map_err(|_| self.bad(seq, format!("{what} is {} bytes, not 32", b.len())))
+    }
+
+    fn next_record(&mut self) -> Result<Option<Pending>, StoreError> {
+        let at = Some(self.next_seq);
+        let at_end = match self.r.fill_buf() {
+            Ok(buf) => buf.is_empty(),
+            Err(e) => return Err(self.bad(at, e.to_string())),
+        };
+        if at_end {
+            return Ok(None);
+        }
+        let n = rmp::decode::read_map_len(&mut self.r)
+            .map_err(|e| self.bad(at, format!("record: {e}")))?;
+        let (mut seq, mut prev, mut hash, mut bytes) = (None, None, None, None);
+        for _ in 0..n {
+            match self.read_str(at)?.as_str() {
+                "seq" => seq = Some(self.read_uint(at, "seq")?),
+                "prev" => prev = Some(self.read_hash(at, "prev")?),
+                "hash" => hash = Some(self.read_hash(at, "hash")?),
+                "bytes" => bytes = Some(self.read_bin(at, "bytes", MAX_RECORD)?),
+                other => return Err(self.bad(at, format!("unknown record field `{other}`"))),
+            }
+        }
+        let (Some(seq), Some(prev), Some(hash), Some(bytes)) = (seq, prev, hash, bytes) else {
+            return Err(self.bad(at, "record lacks one of seq, prev, hash, bytes"));
+        };
+        if seq != self.next_seq {
+            return Err(self.bad(at, format!("gap: found seq {seq}")));
+        }
+        if prev != self.prev {
+            return Err(self.bad(at, "hash mismatch: prev is not the previous record's hash"));
+        }
+        if chain_hash(self.store.key.as_ref(), &prev, seq, &bytes) != hash {
+            return Err(self.bad(
+                at,
+                if self.store.is_keyed() {
+                    "hash mismatch: hash is not keyed BLAKE3 of the record (altered, or another key)"
+                } else {
+                    "hash mismatch: hash is not BLAKE3 of the record"
+                },
+            ));
+        }
+        let env = Envelope::decode(&bytes, prev, hash)
+            .map_err(|e| self.bad(at, format!("undecodable record: {e}")))?;
+        if env.seq != seq {
+            return Err(self.bad(at, format!("record bytes say seq {}", env.seq)));
+        }
+        let h = RecordHeader::decode(&bytes).map_err(|e| self.bad(at, e.to_string()))?;
+        let pending = Pending {
+            ts: h.ts,
+            source: h.source,
+            kind: h.kind,
+            hash,
+            bytes,
+        };
+        self.prev = hash;
+        self.next_seq += 1;
+        self.count += 1;
+        Ok(Some(pending))
+    }
+
+    fn summary(&self) -> ExportSummary {
+        ExportSummary {
+            first_seq: self.first_seq,
+            last_seq: self.next_seq - 1,
+            count: self.count,
+            anchor: self.anchor,
+            head: self.prev,
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Opening a store directory: what may be in it, the marker file, the key file and the lock.
+//! Everything here checks before it touches: a refused directory is left as it was.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use fs2::FileExt;
+
+use crate::chain::{key_check, Key};
+use crate::StoreError;
+
+/// Marker file that makes a directory a vigil store.
+pub const MARKER: &str = "VIGIL-STORE";
+/// Lock file held (flock, exclusive) while a process has the store open.
+pub const LOCK: &str = "vigil.lock";
+/// sled's directory.
+pub const SLED: &str = "sled";
+/// Watermark file: the last acknowledged seq and hash, written after every commit, so that a
+/// log tail sled silently drops at recovery is detected.
+pub const WATERMARK: &str = "vigil.acked";
+const MARKER_TMP: &str = "VIGIL-STORE.tmp";
+const MAGIC: &str = "vigil-store 1";
+
+/// What the marker file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    /// Keyed BLAKE3 check of the key, when the store is keyed.
+    pub key_check: Option<[u8; 32]>,
+}
+
+impl Marker {
+    fn render(&self) -> String {
+        match &self.key_check {
+            None => format!("{MAGIC}\nkeyed false\n"),
+            Some(c) => format!("{MAGIC}\nkeyed true\nkey-check {}\n", hex::encode(c)),
+        }
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Self, StoreError> {
+        let bad = |detail: String| StoreError::NotAStore {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(MAGIC) {
+            return Err(bad(format!("first line is not `{MAGIC}`")));
+        }
+        match lines.next() {
+            Some("keyed false") => Ok(Marker { key_check: None }),
+            Some("keyed true") => {
+                let line = lines.next().unwrap_or_default();
+                let hexed = line
+                    .strip_prefix("key-check ")
+                    .ok_or_else(|| bad("missing `key-check` line".into()))?;
+                let mut c = [0u8; 32];
+                hex::decode_to_slice(hexed.trim(), &mut c)
+                    .map_err(|e| bad(format!("bad key-check: {e}")))?;
+                Ok(Marker { key_check: Some(c) })
+            }
+            other => Err(bad(format!(
+                "second line is {other:?}, expected `keyed true|false`"
+            ))),
+        }
+    }
+}
+
+/// Read and check a key file: exactly 32 bytes, not accessible to group or others.
+pub fn read_key(path: &Path) -> Result<Key, StoreError> {
+    let problem = |p: String| StoreError::KeyFile {
+        path: path.to_path_buf(),
+        problem: p,
+    };
+    let meta = fs::metadata(path).map_err(|e| problem(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(problem("not a regular file".into()));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(problem(format!(
+            "mode {mode:03o} lets group or others access it; run `chmod 600 {}`",
+            path.display()
+        )));
+    }
+    let bytes = fs::read(path).map_err(|e| problem(e.to_string()))?;
+    let key: Key = bytes.as_slice().try_into().map_err(|_| {
+        problem(format!(
+            "{} bytes; a key file holds exactly 32 raw bytes (e.g. `head -c 32 /dev/urandom`)",
+            bytes.len()
+        ))
+    })?;
+    Ok(key)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |e| StoreError::io(path, e)
+}
+
+/// Entries of `dir` that the store does not own, first one found.
+fn check_entries(dir: &Path) -> Result<bool, StoreError> {
+    let mut has_marker = false;
+    let mut others: Vec<PathBuf> = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name();
+        match name.to_str() {
+            Some(MARKER) => has_marker = true,
+            Some(LOCK) | Some(SLED) | Some(MARKER_TMP) | Some(WATERMARK) => {}
+            _ => others.push(entry.path()),
+        }
+    }
+    others.sort();
+    if let Some(first) = others.into_iter().next() {
+        if has_marker {
+            return Err(StoreError::Foreign { path: first });
+        }
+        return Err(StoreError::NotAStore {
+            path: dir.to_path_buf(),
+            detail: format!(
+                "it holds {} but no {MARKER} marker; use an empty or new directory",
+                first.display()
+            ),
+        });
+    }
+    Ok(has_marker)
+}
+
+fn read_marker(dir: &Path) -> Result<Marker, StoreError> {
+    let path = dir.join(MARKER);
+    let bytes = fs::read(&path).map_err(io(&path))?;
+    let text = String::from_utf8(bytes).map_err(|_| StoreError::NotAStore {
+        path: path.clone(),
+        detail: "marker is not text".into(),
+    })?;
+    Marker::parse(&path, &text)
+}
+
+fn check_key(dir: &Path, marker: &Marker, key: Option<(&Path, &Key)>) -> Result<(), StoreError> {
+    match (&marker.key_check, key) {
+        (None, None) => Ok(()),
+        (Some(c), Some((path, k))) => {
+            if key_check(k) == *c {
+                Ok(())
+            } else {
+                Err(StoreError::KeyFile {
+                    path: path.to_path_buf(),
+                    problem: format!("not the key the store {} was created with", dir.display()),
+                })
+            }
+        }
+        (Some(_), None) => Err(StoreError::KeyFile {
+            path: dir.join(MARKER),
+            problem: "this store is keyed; configure its key file".into(),
+        }),
+        (None, Some((path, _))) => Err(StoreError::KeyFile {
+            path: path.to_path_buf(),
+            problem: format!(
+                "the store {} was created without a key; remove the key file setting",
+                dir.display()
+            ),
+        }),
+    }
+}
+
+/// fsync a directory so that new entries in it survive power loss.
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Check `dir`, take its lock, and create the marker of a new store when `create` is set.
+/// Returns the held lock.
+pub fn prepare(dir: &Path, create: bool, key: Option<(&Path, &Key)>) -> Result<File, StoreError> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(StoreError::NotAStore {
+                path: dir.to_path_buf(),
+                detail: "not a directory".into(),
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !create {
+                return Err(StoreError::NotFound {
+                    path: dir.to_path_buf(),
+                });
+            }
+            fs::create_dir_all(dir).map_err(io(dir))?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
+        Err(e) => return Err(StoreError::io(dir, e)),
+    }
+    // Read-only checks first, so that a refused directory is not touched.
+    let had_marker = check_entries(dir)?;
+    if had_marker {
+        check_key(dir, &read_marker(dir)?, key)?;
+    } else if !create {
+        return Err(StoreError::NotAStore {
+            path: dir.to_path_buf(),
+            detail: format!("no {MARKER} marker"),
+        });
+    }
+    let lock_path = dir.join(LOCK);
+    let lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(io(&lock_path))?;
+    lock.try_lock_exclusive()
+        .map_err(|_| StoreError::Locked { path: lock_path })?;
+    // Under the lock: another process may have created the store meanwhile.
+    if dir.join(MARKER).exists() {
+        let marker = read_marker(dir)?;
+        check_key(dir, &marker, key)?;
+        return Ok(lock);
+    }
+    let marker = Marker {
+        key_check: key.map(|(_, k)| key_check(k)),
+    };
+    let tmp = dir.join(MARKER_TMP);
+    let mut f = File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(marker.render().as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(io(&tmp))?;
+    fs::rename(&tmp, dir.join(MARKER)).map_err(io(dir))?;
+    sync_dir(dir)?;
+    Ok(lock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_round_trips() {
+        let p = Path::new("m");
+        for m in [
+            Marker { key_check: None },
+            Marker {
+                key_check: Some([7; 32]),
+            },
+        ] {
+            assert_eq!(Marker::parse(p, &m.render()).expect("parses"), m);
+        }
+        assert!(Marker::parse(p, "sqlite format 3\n").is_err());
+        assert!(Marker::parse(p, "vigil-store 1\nkeyed true\n").is_err());
+    }
+}

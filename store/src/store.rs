@@ -1,0 +1,548 @@
+//! The sled backend: [`Store`].
+
+use std::collections::BTreeSet;
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+use vigil_events::{ClassPolicy, Envelope, EventKind, Hash, NewEvent, Source, UtcMicros};
+
+use crate::chain::{chain_hash, Key, ZERO_HASH};
+use crate::open::{self, prepare, read_key, sync_dir, WATERMARK};
+use crate::segment::{Segment, SegmentWriter};
+use crate::{keys, StoreError, StoreOptions};
+
+/// Largest record (encoded event) the store accepts: 1 MiB.
+pub const MAX_RECORD: usize = 1 << 20;
+
+/// The chain position: where the chain starts and where it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChainState {
+    /// First seq the store holds (1 unless imported from a partial export or purged).
+    pub base_seq: u64,
+    /// Chain hash before `base_seq` (zero for a store starting at 1).
+    pub anchor: Hash,
+    /// Last durable seq (`base_seq - 1` when empty).
+    pub last_seq: u64,
+    /// Chain hash of `last_seq` (`anchor` when empty).
+    pub head: Hash,
+}
+
+/// A record ready to be committed.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub bytes: Vec<u8>,
+    pub hash: Hash,
+    pub ts: UtcMicros,
+    pub source: Source,
+    pub kind: EventKind,
+}
+
+/// The vigil event log on sled 0.34. See the crate docs for the layout and durability.
+///
+/// `Store` is `Send + Sync`: one writer appends at a time (appends are serialised inside),
+/// reads run concurrently and only ever see durable records.
+#[derive(Debug)]
+pub struct Store {
+    pub(crate) dir: PathBuf,
+    pub(crate) sled_dir: PathBuf,
+    pub(crate) db: sled::Db,
+    db_file: File,
+    watermark: File,
+    pub(crate) key: Option<Key>,
+    writer: Mutex<Option<u64>>,
+    state: RwLock<ChainState>,
+    _lock: File,
+}
+
+fn corrupt(path: &Path, seq: u64, what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        seq,
+        what: what.into(),
+    }
+}
+
+impl Store {
+    /// Open (or create, when `opts.create`) the store in `dir`.
+    ///
+    /// Takes an exclusive lock on `dir/vigil.lock`; refuses foreign files, a wrong or
+    /// badly-protected key file and an inconsistent head, without modifying anything.
+    pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store, StoreError> {
+        let key = match &opts.key_file {
+            Some(p) => Some((p.as_path(), read_key(p)?)),
+            None => None,
+        };
+        let lock = prepare(dir, opts.create, key.as_ref().map(|(p, k)| (*p, k)))?;
+        let sled_dir = dir.join(open::SLED);
+        let fresh = !sled_dir.join("db").exists();
+        let config = sled::Config::new()
+            .path(&sled_dir)
+            .cache_capacity(opts.cache_bytes)
+            .flush_every_ms(Some(500));
+        // sled 0.34 panics on some kinds of damage instead of returning an error.
+        let db = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
+            .map_err(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                corrupt(
+                    &sled_dir,
+                    0,
+                    format!("sled could not recover the log: {msg}"),
+                )
+            })?
+            .map_err(|e| StoreError::sled(&sled_dir, e))?;
+        let db_path = sled_dir.join("db");
+        if fresh {
+            for f in ["db", "conf"] {
+                let p = sled_dir.join(f);
+                File::open(&p)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| StoreError::io(&p, e))?;
+            }
+            sync_dir(&sled_dir)?;
+            sync_dir(dir)?;
+        }
+        let db_file = File::open(&db_path).map_err(|e| StoreError::io(&db_path, e))?;
+        let state = Self::load_state(&db, &sled_dir)?;
+        let wm_path = dir.join(WATERMARK);
+        let watermark = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&wm_path)
+            .map_err(|e| StoreError::io(&wm_path, e))?;
+        Self::check_watermark(&db, &sled_dir, &wm_path, &watermark, &state)?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            sled_dir,
+            db,
+            db_file,
+            watermark,
+            key: key.map(|(_, k)| k),
+            writer: Mutex::new(None),
+            state: RwLock::new(state),
+            _lock: lock,
+        })
+    }
+
+    fn load_state(db: &sled::Db, path: &Path) -> Result<ChainState, StoreError> {
+        let get = |k: &[u8]| db.get(k).map_err(|e| StoreError::sled(path, e));
+        let (base_seq, anchor) = match get(keys::BASE)? {
+            None => (1, ZERO_HASH),
+            Some(v) => keys::parse_seq_hash(&v)
+                .filter(|(s, _)| *s >= 1)
+                .ok_or_else(|| corrupt(path, 0, "base record is malformed"))?,
+        };
+        let last = db
+            .range(keys::seg(0)..=keys::seg(u64::MAX))
+            .next_back()
+            .transpose()
+            .map_err(|e| StoreError::sled(path, e))?;
+        let head = get(keys::HEAD)?;
+        let (last_seq, head) = match (head, last) {
+            (None, None) => (base_seq - 1, anchor),
+            (None, Some((k, _))) => {
+                return Err(corrupt(
+                    path,
+                    keys::seg_seq(&k).unwrap_or(0),
+                    "segments present but no head record",
+                ))
+            }
+            (Some(h), seg) => {
+                let (last_seq, head) = keys::parse_seq_hash(&h)
+                    .ok_or_else(|| corrupt(path, 0, "head record is malformed"))?;
+                let (seg_last, seg_hash) = match seg {
+                    None => (base_seq - 1, anchor),
+                    Some((k, v)) => {
+                        let first = keys::seg_seq(&k)
+                            .ok_or_else(|| corrupt(path, 0, "malformed segment key"))?;
+                        let s = Segment::decode(first, &v)
+                            .map_err(|e| corrupt(path, first, e.to_string()))?;
+                        (s.last_seq(), s.last_hash())
+                    }
+                };
+                if (seg_last, seg_hash) != (last_seq, head) {
+                    return Err(corrupt(
+                        path,
+                        seg_last.min(last_seq).max(base_seq),
+                        format!(
+                            "head says last seq {last_seq} but the last segment ends at {seg_last} \
+                             (or its hash differs); run `vigil verify`"
+                        ),
+                    ));
+                }
+                (last_seq, head)
+            }
+        };
+        Ok(ChainState {
+            base_seq,
+            anchor,
+            last_seq,
+            head,
+        })
+    }
+
+    /// Compare sled's recovered head with the last acknowledged one: sled 0.34 treats a
+    /// damaged region of its log as the end of the log and silently recovers the prefix before
+    /// it, so a store could otherwise reopen "consistent" without records it acknowledged.
+    fn check_watermark(
+        db: &sled::Db,
+        sled_dir: &Path,
+        wm_path: &Path,
+        file: &File,
+        st: &ChainState,
+    ) -> Result<(), StoreError> {
+        let mut buf = [0u8; 48];
+        let n = file
+            .read_at(&mut buf, 0)
+            .map_err(|e| StoreError::io(wm_path, e))?;
+        // Missing, short or torn (power loss mid-write): nothing to compare with.
+        let Some((seq, hash)) = watermark_decode(&buf[..n]) else {
+            return Ok(());
+        };
+        if seq > st.last_seq {
+            return Err(corrupt(
+                sled_dir,
+                st.last_seq + 1,
+                format!(
+                    "sled recovered the log only up to seq {} but seq {seq} was acknowledged \
+                     ({} says so): sled dropped the tail of its log, probably at a damaged \
+                     region of {}; restore from a backup or export",
+                    st.last_seq,
+                    wm_path.display(),
+                    sled_dir.join("db").display()
+                ),
+            ));
+        }
+        if seq >= st.base_seq && seq > 0 {
+            let stored = if seq == st.last_seq {
+                Some(st.head)
+            } else {
+                let found = db
+                    .range(keys::seg(0)..=keys::seg(seq))
+                    .next_back()
+                    .transpose()
+                    .map_err(|e| StoreError::sled(sled_dir, e))?;
+                found.and_then(|(k, v)| {
+                    let first = keys::seg_seq(&k)?;
+                    let s = Segment::decode(first, &v).ok()?;
+                    s.records.get((seq - first) as usize).map(|r| r.hash)
+                })
+            };
+            if stored != Some(hash) {
+                return Err(corrupt(
+                    sled_dir,
+                    seq,
+                    format!(
+                        "the record at seq {seq} is not the one acknowledged ({} holds another hash)",
+                        wm_path.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// True when the store's chain is keyed.
+    pub fn is_keyed(&self) -> bool {
+        self.key.is_some()
+    }
+
+    pub(crate) fn state(&self) -> ChainState {
+        *self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Last durable seq (0 for an empty store).
+    pub fn last_seq(&self) -> u64 {
+        self.state().last_seq
+    }
+
+    /// Chain hash of the last durable record (32 zero bytes for an empty store).
+    pub fn head(&self) -> Hash {
+        self.state().head
+    }
+
+    /// First seq held and the chain hash before it (`(1, zeros)` unless the store was imported
+    /// from a partial export).
+    pub fn base(&self) -> (u64, Hash) {
+        let s = self.state();
+        (s.base_seq, s.anchor)
+    }
+
+    /// Bytes sled uses on disk (its own accounting) and the bytes of files in the store
+    /// directory.
+    pub fn disk_usage(&self) -> Result<u64, StoreError> {
+        fn walk(p: &Path) -> std::io::Result<u64> {
+            let mut total = 0;
+            for e in fs::read_dir(p)? {
+                let e = e?;
+                let m = e.metadata()?;
+                total += if m.is_dir() {
+                    walk(&e.path())?
+                } else {
+                    m.len()
+                };
+            }
+            Ok(total)
+        }
+        walk(&self.dir).map_err(|e| StoreError::io(&self.dir, e))
+    }
+
+    /// Append `batch` as one durable group commit. Each event gets the next seq and the class
+    /// `policy` gives its kind. Returns the committed envelopes only once they are on disk
+    /// (sled flush, then `fdatasync` of sled's log file; see `docs/store.md`).
+    pub fn append(
+        &self,
+        batch: &[NewEvent],
+        policy: &ClassPolicy,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let st = self.check_writable(&writer)?;
+        let mut prev = st.head;
+        let mut envs = Vec::with_capacity(batch.len());
+        let mut pending = Vec::with_capacity(batch.len());
+        for (i, ev) in batch.iter().enumerate() {
+            let seq = st.last_seq + 1 + i as u64;
+            let kind = ev.kind();
+            let class = policy.class_for(kind);
+            let bytes = ev.encode(seq, class);
+            if bytes.len() > MAX_RECORD {
+                return Err(StoreError::TooLarge {
+                    seq,
+                    kind: kind.name(),
+                    size: bytes.len(),
+                    max: MAX_RECORD,
+                });
+            }
+            let hash = chain_hash(self.key.as_ref(), &prev, seq, &bytes);
+            envs.push(Envelope {
+                seq,
+                ts: ev.ts,
+                source: ev.source,
+                kind,
+                class,
+                schema: kind.current_schema(),
+                origin: ev.origin,
+                payload: ev.event.clone(),
+                prev,
+                hash,
+            });
+            pending.push(Pending {
+                bytes,
+                hash,
+                ts: ev.ts,
+                source: ev.source,
+                kind,
+            });
+            prev = hash;
+        }
+        self.commit(&mut writer, st, pending, None)?;
+        Ok(envs)
+    }
+
+    pub(crate) fn lock_writer(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn check_writable(&self, writer: &Option<u64>) -> Result<ChainState, StoreError> {
+        if let Some(seq) = *writer {
+            return Err(StoreError::Poisoned {
+                path: self.sled_dir.clone(),
+                seq,
+            });
+        }
+        Ok(self.state())
+    }
+
+    /// Write `pending` (records `st.last_seq + 1 ..`, hashes already chained from `st.head`)
+    /// as one atomic sled batch with its index entries and the new head, make it durable, and
+    /// publish the new head. `new_base` sets the chain base (import of a partial export).
+    pub(crate) fn commit(
+        &self,
+        writer: &mut Option<u64>,
+        st: ChainState,
+        pending: Vec<Pending>,
+        new_base: Option<(u64, Hash)>,
+    ) -> Result<(), StoreError> {
+        let Some(last) = pending.last() else {
+            return Ok(());
+        };
+        let head = last.hash;
+        let first_seq = st.last_seq + 1;
+        let last_seq = st.last_seq + pending.len() as u64;
+        let mut batch = sled::Batch::default();
+        let mut prev = st.head;
+        let mut seg_first = first_seq;
+        let mut seg = SegmentWriter::new(&prev);
+        let mut buckets = BTreeSet::new();
+        let mut sks = BTreeSet::new();
+        let close = |batch: &mut sled::Batch,
+                     seg_first: u64,
+                     seg: SegmentWriter,
+                     buckets: &mut BTreeSet<i64>,
+                     sks: &mut BTreeSet<(Source, EventKind)>| {
+            batch.insert(&keys::seg(seg_first), seg.finish());
+            for b in std::mem::take(buckets) {
+                batch.insert(&keys::time(b, seg_first), &[]);
+            }
+            for (s, k) in std::mem::take(sks) {
+                batch.insert(&keys::sk(s, k, seg_first), &[]);
+            }
+        };
+        for (i, p) in pending.iter().enumerate() {
+            let seq = first_seq + i as u64;
+            if seg.is_full() || seg.would_overflow(p.bytes.len()) {
+                let done = std::mem::replace(&mut seg, SegmentWriter::new(&prev));
+                close(&mut batch, seg_first, done, &mut buckets, &mut sks);
+                seg_first = seq;
+            }
+            seg.push(&p.hash, &p.bytes);
+            buckets.insert(keys::bucket(p.ts));
+            sks.insert((p.source, p.kind));
+            prev = p.hash;
+        }
+        close(&mut batch, seg_first, seg, &mut buckets, &mut sks);
+        if let Some((b, anchor)) = new_base {
+            batch.insert(keys::BASE, &keys::head_value(b, &anchor)[..]);
+        }
+        batch.insert(keys::HEAD, &keys::head_value(last_seq, &head)[..]);
+        let result = self
+            .db
+            .apply_batch(batch)
+            .map_err(|e| StoreError::sled(&self.sled_dir, e))
+            .and_then(|()| self.make_durable());
+        if let Err(e) = result {
+            *writer = Some(first_seq);
+            return Err(e);
+        }
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if let Some((b, anchor)) = new_base {
+            state.base_seq = b;
+            state.anchor = anchor;
+        }
+        state.last_seq = last_seq;
+        state.head = head;
+        drop(state);
+        // Not synced on purpose: it only has to survive a crashed process (the page cache
+        // does); after a power loss an older watermark only weakens the check, never fails it.
+        // Best effort: the batch is durable whatever happens here, so a failure to write the
+        // detector must not turn the acknowledged append into an error.
+        let _ = self
+            .watermark
+            .write_all_at(&watermark_encode(last_seq, &head), 0);
+        Ok(())
+    }
+
+    /// Make everything sled has been given durable: sled's flush writes its buffers with
+    /// `pwrite` + `sync_file_range`, which neither flushes the drive's cache nor the file's
+    /// metadata; the `fdatasync` of sled's log file after it does both. Blob files (which sled
+    /// writes without any sync) are synced when present.
+    fn make_durable(&self) -> Result<(), StoreError> {
+        self.db
+            .flush()
+            .map_err(|e| StoreError::sled(&self.sled_dir, e))?;
+        self.db_file
+            .sync_data()
+            .map_err(|e| StoreError::io(self.sled_dir.join("db"), e))?;
+        let blobs = self.sled_dir.join("blobs");
+        let entries = match fs::read_dir(&blobs) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError::io(&blobs, e)),
+        };
+        let mut any = false;
+        for entry in entries {
+            let path = entry.map_err(|e| StoreError::io(&blobs, e))?.path();
+            match File::open(&path).and_then(|f| f.sync_all()) {
+                Ok(()) => any = true,
+                // sled removes blobs it no longer needs at any time.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io(&path, e)),
+            }
+        }
+        if any {
+            sync_dir(&blobs)?;
+        }
+        Ok(())
+    }
+
+    /// The segment holding `seq` (which must be ≤ `last_seq`): its first seq and value.
+    pub(crate) fn segment_of(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>, StoreError> {
+        let found = self
+            .db
+            .range(keys::seg(0)..=keys::seg(seq))
+            .next_back()
+            .transpose()
+            .map_err(|e| StoreError::sled(&self.sled_dir, e))?;
+        Ok(found.and_then(|(k, v)| keys::seg_seq(&k).map(|s| (s, v))))
+    }
+
+    pub(crate) fn load_segment(&self, first: u64) -> Result<Option<sled::IVec>, StoreError> {
+        self.db
+            .get(keys::seg(first))
+            .map_err(|e| StoreError::sled(&self.sled_dir, e))
+    }
+
+    pub(crate) fn decode_err(&self, seq: u64, e: impl std::fmt::Display) -> StoreError {
+        corrupt(&self.sled_dir, seq, format!("undecodable record: {e}"))
+    }
+
+    pub(crate) fn corrupt(&self, seq: u64, what: impl Into<String>) -> StoreError {
+        corrupt(&self.sled_dir, seq, what)
+    }
+
+    /// The event at `seq`, if the store holds it. Returns the stored chain hashes (use
+    /// [`Store::verify`] or [`Store::scan`] to check them).
+    pub fn get(&self, seq: u64) -> Result<Option<Envelope>, StoreError> {
+        let st = self.state();
+        if seq < st.base_seq || seq > st.last_seq {
+            return Ok(None);
+        }
+        let Some((first, value)) = self.segment_of(seq)? else {
+            return Err(self.corrupt(seq, "no segment holds this seq"));
+        };
+        let seg = Segment::decode(first, &value).map_err(|e| self.corrupt(first, e.to_string()))?;
+        let idx = usize::try_from(seq - first).unwrap_or(usize::MAX);
+        let rec = seg
+            .records
+            .get(idx)
+            .ok_or_else(|| self.corrupt(seq, "gap: the segment before it ends early"))?;
+        let env =
+            Envelope::decode(rec.bytes, rec.prev, rec.hash).map_err(|e| self.decode_err(seq, e))?;
+        if env.seq != seq {
+            return Err(self.corrupt(seq, format!("record says seq {}", env.seq)));
+        }
+        Ok(Some(env))
+    }
+}
+
+pub(crate) fn watermark_encode(seq: u64, hash: &Hash) -> [u8; 48] {
+    let mut b = [0u8; 48];
+    b[..8].copy_from_slice(&seq.to_be_bytes());
+    b[8..40].copy_from_slice(hash);
+    let check = blake3::hash(&b[..40]);
+    b[40..].copy_from_slice(&check.as_bytes()[..8]);
+    b
+}
+
+fn watermark_decode(b: &[u8]) -> Option<(u64, Hash)> {
+    if b.len() != 48 || blake3::hash(&b[..40]).as_bytes()[..8] != b[40..] {
+        return None;
+    }
+    let (seq, hash) = keys::parse_seq_hash(&b[..40])?;
+    Some((seq, hash))
+}
