@@ -174,4 +174,6 @@ catalogue! {
     Detection => class: General, schema: 1, audit: false;
     /// Pi vs Pico classification.
     DetectionCompared => class: General, schema: 1, audit: false;
+    /// Board event: the ESP32's event ring overflowed and dropped events unseen.
+    EventsDropped => class: Important, schema: 1, audit: true;
 }

@@ -185,6 +185,7 @@ pub fn sample(kind: EventKind) -> Event {
             stratum: 2,
         }
         .into(),
+        K::EventsDropped => EventsDropped { count: 17 }.into(),
         K::BoardBacklogDelivered => BoardBacklogDelivered {
             device: 0xE5_32_00_01,
             appended: 14,
@@ -269,6 +270,8 @@ pub fn sample(kind: EventKind) -> Event {
             pico: ThermalClass::Person,
             host: ThermalClass::Person,
             agree: true,
+            pico_present: true,
+            host_present: false,
         }
         .into(),
     }

@@ -51,4 +51,8 @@ pub struct DetectionCompared {
     pub host: ThermalClass,
     /// Both agree on class.
     pub agree: bool,
+    /// The Pico's person state (its LED) after this frame.
+    pub pico_present: bool,
+    /// The Pi's person state after this frame (its own threshold and hysteresis).
+    pub host_present: bool,
 }

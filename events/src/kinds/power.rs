@@ -122,6 +122,14 @@ pub struct SntpSynced {
     pub stratum: u8,
 }
 
+/// Board event: the ESP32's event ring was full and dropped its oldest entries before the Pi
+/// acked them; those events are lost, this marker counts them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventsDropped {
+    /// Events dropped (since the previous marker).
+    pub count: u32,
+}
+
 /// Buffered board events delivered after a reconnect were appended (and acked to the board).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BoardBacklogDelivered {

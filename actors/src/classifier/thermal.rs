@@ -1,0 +1,157 @@
+//! Starting the thermal side of the station: the link to the Pico (or the in-process Pico
+//! simulator on a pseudo-terminal when `[pico] port = "sim"`) and the classifier.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use vigil_boardsim::{PicoSim, PicoSimConfig, PtyPair, SimClock, SimError};
+use vigil_config::{Config, Engine, FrameMode as ConfigFrameMode, PortSpec};
+use vigil_events::BoardOrigin;
+use vigil_wire::{BoardRole, FrameMode, Message, PicoConfig};
+
+use super::core::{configured, ClassifierRule};
+use super::performer::{ClassifierError, Int8Performer};
+use crate::journal::Journal;
+use crate::link::{LinkCore, LinkShell, LinkSpec, LinkTiming, SerialPath};
+use crate::replay::ReplayCore;
+use crate::shell::{Shell, Stop};
+use crate::station_clock::StationClock;
+
+/// Device id of the in-process Pico simulator.
+pub const SIM_PICO_DEVICE: u32 = 0x0050_1C00;
+
+/// The station clock as a simulator's time source.
+#[derive(Debug, Clone, Copy)]
+pub struct StationTime(pub StationClock);
+
+impl SimClock for StationTime {
+    fn now_us(&self) -> i64 {
+        self.0.now()
+    }
+    fn real_until(&self, t_us: i64) -> Duration {
+        self.0.real_until(t_us)
+    }
+}
+
+/// Why the thermal actors could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ThermalSpawnError {
+    /// The model is unusable.
+    #[error(transparent)]
+    Model(#[from] ClassifierError),
+    /// The in-process Pico simulator could not start (no pseudo-terminal, model refused).
+    #[error("Pico simulator: {0}")]
+    Sim(#[from] SimError),
+}
+
+/// The settings the Pi pushes to the Pico: the classifier's rule and the frame mode.
+pub fn pico_settings(cfg: &Config) -> PicoConfig {
+    let rule = ClassifierRule::from_config(cfg);
+    PicoConfig {
+        threshold_permille: rule.threshold_permille,
+        hysteresis_frames: rule.hysteresis_frames.max(1),
+        frame_mode: match cfg.pico.frames {
+            ConfigFrameMode::Full => FrameMode::FullRate,
+            ConfigFrameMode::Change => FrameMode::OnChange,
+        },
+    }
+}
+
+/// The Pi's boot id in link headers: the start second (changes at every supervisor start).
+fn pi_boot(clock: &StationClock) -> u32 {
+    (clock.now().div_euclid(1_000_000) & 0xFFFF_FFFF) as u32
+}
+
+/// Start the Pico link and the classifier; see [`spawn_thermal_primed`].
+pub fn spawn_thermal(
+    cfg: &Config,
+    model: &[u8],
+    journal: &Addr<Journal>,
+    clock: StationClock,
+) -> Result<Vec<Recipient<Stop>>, ThermalSpawnError> {
+    spawn_thermal_primed(cfg, model, journal, clock, Vec::new())
+}
+
+/// Start the Pico link and the classifier. `model` is the int8 model file the Pi (and the
+/// simulated Pico) run; `primed` the origins of the Pico's last events in the log
+/// ([`crate::link::recent_origins`]), so nothing the board re-sends is appended twice.
+/// Returns what the supervisor stops, in order.
+pub fn spawn_thermal_primed(
+    cfg: &Config,
+    model: &[u8],
+    journal: &Addr<Journal>,
+    clock: StationClock,
+    primed: Vec<BoardOrigin>,
+) -> Result<Vec<Recipient<Stop>>, ThermalSpawnError> {
+    let performer = Int8Performer::new(model)?;
+    if cfg.classifier.engine == Engine::F32 {
+        tracing::error!(
+            "[classifier] engine = \"f32\" needs burn, which the station binary does not \
+             include; the Pi classifies with the int8 engine (its detections say host-int8)"
+        );
+    }
+    let (opener, port_name, sim) = match &cfg.pico.port {
+        PortSpec::Sim => {
+            let pair = PtyPair::open()?;
+            let path = pair.path().display().to_string();
+            let sim = PicoSim::new(
+                PicoSimConfig {
+                    device: SIM_PICO_DEVICE,
+                    boot: pi_boot(&clock),
+                    refresh_hz: cfg.pico.refresh_hz,
+                    ..PicoSimConfig::default()
+                },
+                model.to_vec(),
+                Arc::new(StationTime(clock)),
+            )?;
+            let (master, keep) = pair.into_parts();
+            let handle = sim.spawn(master, Some(keep))?;
+            let opener = SerialPath {
+                path: path.clone(),
+                baud: cfg.pico.baud,
+                exclusive: false,
+            };
+            (opener, format!("sim:{path}"), Some(handle))
+        }
+        PortSpec::Device(p) => {
+            let path = p.display().to_string();
+            (
+                SerialPath {
+                    path: path.clone(),
+                    baud: cfg.pico.baud,
+                    exclusive: true,
+                },
+                path,
+                None,
+            )
+        }
+    };
+    let classifier = Shell::new(configured(), performer, journal.clone(), clock).spawn();
+    let mut core = LinkCore::new(LinkSpec {
+        board: vigil_events::Source::Pico,
+        owner: vigil_events::Source::Classifier,
+        role: BoardRole::Thermal,
+        port: port_name,
+        pi_boot: pi_boot(&clock),
+        on_link_up: vec![Message::PicoConfig(pico_settings(cfg))],
+    });
+    core.prime(primed);
+    let mut link = LinkShell::new(
+        core,
+        Box::new(opener),
+        journal.clone(),
+        clock,
+        LinkTiming::default(),
+    );
+    if let Some(h) = sim {
+        link = link.on_stop(move || h.stop());
+    }
+    let link = link.spawn();
+    Ok(vec![link.recipient(), classifier.recipient()])
+}
+
+/// Fresh thermal cores as a starting supervisor has them (for replay).
+pub fn thermal_replay_cores() -> Vec<Box<dyn ReplayCore>> {
+    vec![Box::new(configured())]
+}

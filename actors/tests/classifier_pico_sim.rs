@@ -1,0 +1,152 @@
+//! End to end over a pseudo-terminal: `spawn_thermal` with `[pico] port = "sim"` runs the Pico
+//! simulator (the real Pico core) and the classifier; the person walking through is detected,
+//! the empty room is not, and the Pi records that it agrees with the Pico frame by frame.
+//!
+//! The model is the stand-in of vigil-boardsim (a weak classifier), so the threshold is set to
+//! 0.60; the scene seed is the simulator's default (1).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use vigil_actors::classifier::boardsim::model;
+use vigil_actors::classifier::spawn_thermal;
+use vigil_actors::journal::{Append, Committed, Flush, GroupCommit, Journal, Subscribe};
+use vigil_actors::shell::Stop;
+use vigil_actors::station_clock::StationClock;
+use vigil_config::Config;
+use vigil_events::kinds::{ConfigLoaded, SupervisorStarted};
+use vigil_events::{ClassPolicy, Envelope, Event, NewEvent, Source};
+use vigil_store::{Store, StoreOptions};
+
+const CONFIG: &str = "[pico]\nport = \"sim\"\nrefresh_hz = 16\n\n[classifier]\nthreshold = 0.60\nhysteresis_frames = 3\n";
+
+struct Collector(Arc<Mutex<Vec<Arc<Envelope>>>>);
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+impl Handler<Committed> for Collector {
+    type Result = ();
+    fn handle(&mut self, msg: Committed, _: &mut Self::Context) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(msg.0);
+        }
+    }
+}
+
+#[test]
+fn person_walk_is_detected_empty_room_is_not_and_agreement_is_recorded() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store =
+        Arc::new(Store::open(&tmp.path().join("data"), StoreOptions::default()).expect("store"));
+    let cfg = Config::parse(CONFIG, "test.toml").expect("config");
+    let model = model::handmade().expect("model");
+    let log: Arc<Mutex<Vec<Arc<Envelope>>>> = Arc::default();
+    let seen = log.clone();
+    System::new().block_on(async move {
+        let journal = Journal::new(store, ClassPolicy::default(), GroupCommit::default()).start();
+        journal.do_send(Subscribe {
+            kinds: None,
+            to: Collector(seen.clone()).start().recipient(),
+        });
+        let clock = StationClock::Real;
+        let stoppers = spawn_thermal(&cfg, &model, &journal, clock).expect("spawn");
+        journal.do_send(Append(vec![
+            NewEvent::new(
+                clock.now(),
+                Source::Ops,
+                SupervisorStarted {
+                    version: "t".into(),
+                    clock: "real".into(),
+                    pid: 1,
+                    host: "h".into(),
+                },
+            ),
+            NewEvent::new(
+                clock.now(),
+                Source::Ops,
+                ConfigLoaded {
+                    path: "test.toml".into(),
+                    hash: String::new(),
+                    text: CONFIG.into(),
+                },
+            ),
+        ]));
+        let t0 = Instant::now();
+        loop {
+            let compared = seen
+                .lock()
+                .map(|v| {
+                    v.iter()
+                        .filter(
+                            |e| matches!(&e.payload, Event::DetectionCompared(c) if c.frame >= 62),
+                        )
+                        .count()
+                })
+                .unwrap_or(0);
+            if compared > 0 {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "no comparison of frame 62 in time"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for s in &stoppers {
+            let _ = s.send(Stop).await;
+        }
+        let _ = journal.send(Flush).await;
+    });
+
+    let log = log.lock().expect("log").clone();
+    let mut pico = BTreeMap::new();
+    let mut host = BTreeMap::new();
+    let mut compared = BTreeMap::new();
+    for e in &log {
+        match (&e.payload, e.source) {
+            (Event::Detection(d), Source::Pico) => {
+                assert_eq!(d.engine, "pico-int8");
+                assert!(e.origin.is_some());
+                pico.insert(d.frame, d.clone());
+            }
+            (Event::Detection(d), Source::Classifier) => {
+                assert_eq!(d.engine, "host-int8");
+                host.insert(d.frame, d.clone());
+            }
+            (Event::DetectionCompared(c), Source::Classifier) => {
+                compared.insert(c.frame, c.clone());
+            }
+            _ => {}
+        }
+    }
+    // Frames 1–30 show the person walking through, 31–46 the empty room (scene cycle).
+    let present = |r: std::ops::RangeInclusive<u32>| {
+        r.filter(|f| pico.get(f).is_some_and(|d| d.person_present))
+            .count()
+    };
+    assert!(present(1..=30) >= 5, "the walker is detected: {pico:?}");
+    assert_eq!(present(31..=46), 0, "nobody in the empty room");
+    // The Pi classifies every frame bit-identically and records agreement.
+    for (f, d) in &host {
+        if let Some(p) = pico.get(f) {
+            assert_eq!(
+                (p.class, p.confidence_permille),
+                (d.class, d.confidence_permille),
+                "frame {f}"
+            );
+        }
+    }
+    assert!(compared.len() >= 50, "{} comparisons", compared.len());
+    assert!(compared.values().all(|c| c.agree));
+    assert!(
+        compared
+            .range(10..)
+            .all(|(_, c)| c.pico_present == c.host_present),
+        "{compared:?}"
+    );
+    assert!(log
+        .iter()
+        .any(|e| matches!(&e.payload, Event::LinkUp(u) if u.port.starts_with("sim:"))));
+}
