@@ -1,11 +1,14 @@
 #![doc = include_str!("../README.md")]
 
 pub mod camera;
+pub mod classifier;
 pub mod clock;
 pub mod configured;
 pub mod core;
 pub mod gpio;
 pub mod journal;
+pub mod link;
+pub mod power;
 pub mod replay;
 pub mod shell;
 pub mod station;

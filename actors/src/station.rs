@@ -8,12 +8,15 @@ use std::path::Path;
 use actix::prelude::*;
 use vigil_config::gpio as cfg_gpio;
 use vigil_config::{CameraConfig, Config, GpioConfig};
-use vigil_events::EventKind;
+use vigil_events::{EventKind, Source};
+use vigil_store::Store;
 
 use crate::camera::{
     CameraBackend, CameraCore, CameraPerformer, CameraSettings, TimelapseSettings,
 };
+use crate::classifier::{check_model, spawn_thermal_primed, thermal_replay_cores};
 use crate::clock::ClockCore;
+use crate::link::recent_origins;
 use crate::configured::Configured;
 use crate::gpio::{
     EdgeMode, GpioCore, GpioPerformer, GpioPlan, GpioSettings, PinBackend, PinRole, PinSpec, Pull,
@@ -34,6 +37,12 @@ pub enum StationError {
     /// The `[gpio]` section cannot be used.
     #[error("gpio: {0}")]
     Gpio(String),
+    /// The `[classifier]` / `[pico]` sections cannot be used.
+    #[error("classifier: {0}")]
+    Classifier(String),
+    /// The log could not be read to prime a board link.
+    #[error("reading the log: {0}")]
+    Log(String),
 }
 
 const CAMERA_SUBSCRIPTIONS: &[EventKind] = &[
@@ -190,11 +199,29 @@ fn configured_gpio() -> Configured<GpioCore> {
 
 /// Fresh cores as a starting supervisor has them (each learns the config from the log).
 pub fn replay_cores() -> Vec<Box<dyn ReplayCore>> {
-    vec![
+    let mut cores: Vec<Box<dyn ReplayCore>> = vec![
         Box::new(ClockCore::new()),
         Box::new(configured_camera()),
         Box::new(configured_gpio()),
-    ]
+    ];
+    cores.extend(thermal_replay_cores());
+    cores
+}
+
+/// How many recent board events prime a link's duplicate filter at start.
+const DEDUP_PRIMING: usize = 4096;
+
+/// The thermal model the Pi runs: `[classifier] model`, else the shipped default.
+pub fn classifier_model(cfg: &Config) -> Result<Vec<u8>, StationError> {
+    let bytes = match &cfg.classifier.model {
+        Some(path) => std::fs::read(path).map_err(|e| {
+            StationError::Classifier(format!("cannot read model {}: {e}", path.display()))
+        })?,
+        None => crate::classifier::boardsim::model::handmade()
+            .map_err(|e| StationError::Classifier(e.to_string()))?,
+    };
+    check_model(&bytes).map_err(|e| StationError::Classifier(format!("model: {e}")))?;
+    Ok(bytes)
 }
 
 fn pin_backend(g: &GpioConfig) -> Result<Box<dyn PinBackend>, StationError> {
@@ -249,9 +276,13 @@ fn pin_backend(g: &GpioConfig) -> Result<Box<dyn PinBackend>, StationError> {
 pub fn spawn_actors(
     cfg: &Config,
     data_dir: &Path,
+    store: &Store,
     journal: &Addr<Journal>,
     clock: StationClock,
 ) -> Result<Vec<Recipient<Stop>>, StationError> {
+    let model = classifier_model(cfg)?;
+    let pico_seen = recent_origins(store, Source::Pico, DEDUP_PRIMING)
+        .map_err(|e| StationError::Log(e.to_string()))?;
     let camera = camera_settings(&cfg.camera);
     CameraCore::new(&camera).map_err(|e| StationError::Camera(e.to_string()))?;
     let source = camera
@@ -280,9 +311,14 @@ pub fn spawn_actors(
     )
     .spawn();
     let gpio_actor = Shell::new(configured_gpio(), gpio_performer, journal.clone(), clock).spawn();
-    Ok(vec![
+    let mut stoppers = vec![
         clock_actor.recipient(),
         camera_actor.recipient(),
         gpio_actor.recipient(),
-    ])
+    ];
+    stoppers.extend(
+        spawn_thermal_primed(cfg, &model, journal, clock, pico_seen)
+            .map_err(|e| StationError::Classifier(e.to_string()))?,
+    );
+    Ok(stoppers)
 }

@@ -76,17 +76,17 @@ pub fn log_dir(data_dir: &Path) -> PathBuf {
 
 /// Run the station until stopped. Blocks the calling thread.
 pub fn run(opts: SupervisorOptions) -> Result<StopReport, SupervisorError> {
-    let store = Arc::new(Store::open(&log_dir(&opts.data_dir), opts.store.clone())?);
     let system = System::new();
-    let result = system.block_on(supervise(opts, store));
+    let result = system.block_on(supervise(opts));
     System::current().stop();
     result
 }
 
-async fn supervise(
-    opts: SupervisorOptions,
-    store: Arc<Store>,
-) -> Result<StopReport, SupervisorError> {
+async fn supervise(opts: SupervisorOptions) -> Result<StopReport, SupervisorError> {
+    // Signals are caught before the store is locked, so a SIGTERM at any moment after that
+    // still stops cleanly.
+    let mut signals = Signals::install();
+    let store = Arc::new(Store::open(&log_dir(&opts.data_dir), opts.store.clone())?);
     let clock = opts.clock.start();
     let started_at = clock.now();
     let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -101,7 +101,7 @@ async fn supervise(
         .start();
 
     // Actors subscribe before the first event is appended, so none misses the start.
-    let stoppers = spawn_actors(&opts.config, &opts.data_dir, &journal, clock)?;
+    let stoppers = spawn_actors(&opts.config, &opts.data_dir, &store, &journal, clock)?;
 
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
@@ -144,7 +144,7 @@ async fn supervise(
     ]));
     tracing::info!(data = %opts.data_dir.display(), clock = %opts.clock, "supervisor started");
 
-    let cause = wait_for_stop(opts.duration, &mut fail_rx).await;
+    let cause = wait_for_stop(opts.duration, &mut signals, &mut fail_rx).await;
     let reason = match &cause {
         StopCause::Duration => "duration elapsed".to_string(),
         StopCause::Signal(s) => format!("signal {s}"),
@@ -176,39 +176,45 @@ async fn supervise(
     Ok(StopReport { reason, last_seq })
 }
 
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+}
+
+async fn next_signal(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s.as_mut() {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
 async fn wait_for_stop(
     duration: Option<Duration>,
+    signals: &mut Signals,
     failures: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> StopCause {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut int = signal(SignalKind::interrupt()).ok();
-    let mut term = signal(SignalKind::terminate()).ok();
     let sleep = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,
             None => std::future::pending().await,
         }
     };
-    let recv_int = async {
-        match int.as_mut() {
-            Some(s) => {
-                s.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
-    };
-    let recv_term = async {
-        match term.as_mut() {
-            Some(s) => {
-                s.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
-    };
     tokio::select! {
         _ = sleep => StopCause::Duration,
-        _ = recv_int => StopCause::Signal("SIGINT"),
-        _ = recv_term => StopCause::Signal("SIGTERM"),
+        _ = next_signal(&mut signals.int) => StopCause::Signal("SIGINT"),
+        _ = next_signal(&mut signals.term) => StopCause::Signal("SIGTERM"),
         Some(why) = failures.recv() => StopCause::JournalFailed(why),
     }
 }

@@ -49,6 +49,9 @@ enum Command {
     Import(cmd::store_cmds::ImportArgs),
     /// Assemble the frames the log lists into a video (hashes checked).
     Timelapse(cmd::timelapse::TimelapseArgs),
+    /// Board simulators.
+    #[command(subcommand)]
+    Sim(cmd::sim_cmds::SimCommand),
     /// Serial wire protocol tools.
     #[command(subcommand)]
     Wire(cmd::wire_cmds::WireCommand),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::store_cmds::export(a),
         Command::Import(a) => cmd::store_cmds::import(a),
         Command::Timelapse(a) => cmd::timelapse::run(a),
+        Command::Sim(c) => cmd::sim_cmds::run(c),
         Command::Wire(c) => cmd::wire_cmds::run(c),
     };
     match result {

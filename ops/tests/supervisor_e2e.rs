@@ -95,8 +95,9 @@ fn simulated_day_opens_and_closes_windows_and_replays() {
     let out = run(&["replay", "--data", &data, "--check", "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).expect("replay json");
-    assert_eq!(report["decisions"]["checked"], 2);
-    assert_eq!(report["decisions"]["rederived"], 2);
+    assert_eq!(report["decisions"]["by_source"]["clock"]["checked"], 2);
+    assert_eq!(report["decisions"]["by_source"]["clock"]["rederived"], 2);
+    assert_eq!(report["decisions"]["checked"], report["decisions"]["rederived"]);
     assert_eq!(report["mismatches"].as_array().map(Vec::len), Some(0));
 
     let out = run(&["verify", "--data", &data]);
@@ -193,4 +194,20 @@ fn json_logs_go_to_stderr_one_object_per_line() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "stdout stays for data");
+}
+
+#[test]
+fn data_dir_that_cannot_be_created_is_refused_with_its_path() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let config = write_config(tmp.path());
+    // A regular file where the data directory should be: not writable as a directory, even
+    // for root (tests may run as root, where permission bits do not stop writes).
+    let blocker = tmp.path().join("blocker");
+    std::fs::write(&blocker, b"a file").expect("write");
+    let data = blocker.join("data").display().to_string();
+    let out = run(&["start", "--config", &config, "--data", &data, "--for", "1s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&data), "{err}");
+    assert_eq!(std::fs::read(&blocker).expect("read"), b"a file", "nothing written");
 }
