@@ -17,8 +17,23 @@ use crate::shell::Stop;
 use crate::station::{spawn_actors, StationError};
 use crate::station_clock::ClockSpec;
 
-/// What the supervisor needs to run.
+/// What a service started alongside the actors gets: the open log, the journal to append
+/// through, and station time.
 #[derive(Debug, Clone)]
+pub struct Running {
+    /// The open log (reads may run beside the journal's appends).
+    pub store: Arc<Store>,
+    /// The journal: append through it, never to the store directly.
+    pub journal: Addr<Journal>,
+    /// Station time.
+    pub clock: crate::station_clock::StationClock,
+}
+
+/// A service started once the log is open (e.g. the local HTTP API). It returns a guard
+/// that the supervisor drops when the station stops; an error stops the start.
+pub type Service = Box<dyn FnOnce(&Running) -> Result<Box<dyn std::any::Any>, String> + Send>;
+
+/// What the supervisor needs to run.
 pub struct SupervisorOptions {
     /// The validated config.
     pub config: Config,
@@ -34,6 +49,20 @@ pub struct SupervisorOptions {
     pub duration: Option<Duration>,
     /// Store options (key file).
     pub store: vigil_store::StoreOptions,
+    /// Services to run beside the actors.
+    pub services: Vec<Service>,
+}
+
+impl std::fmt::Debug for SupervisorOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupervisorOptions")
+            .field("config_path", &self.config_path)
+            .field("data_dir", &self.data_dir)
+            .field("clock", &self.clock)
+            .field("duration", &self.duration)
+            .field("services", &self.services.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the supervisor could not run.
@@ -45,6 +74,9 @@ pub enum SupervisorError {
     /// An actor's hardware or config section cannot be used.
     #[error(transparent)]
     Station(#[from] StationError),
+    /// A service (the local API) could not start, e.g. its address is taken.
+    #[error("{0}")]
+    Service(String),
     /// The actix runtime failed.
     #[error("runtime: {0}")]
     Runtime(String),
@@ -63,6 +95,7 @@ pub struct StopReport {
 }
 
 enum StopCause {
+    ServiceFailed(String),
     Duration,
     Signal(&'static str),
     JournalFailed(String),
@@ -142,13 +175,34 @@ async fn supervise(opts: SupervisorOptions) -> Result<StopReport, SupervisorErro
             },
         ),
     ]));
+    let running = Running {
+        store: store.clone(),
+        journal: journal.clone(),
+        clock,
+    };
+    let mut guards = Vec::new();
+    let mut service_error = None;
+    for start in opts.services {
+        match start(&running) {
+            Ok(g) => guards.push(g),
+            Err(e) => {
+                service_error = Some(e);
+                break;
+            }
+        }
+    }
     tracing::info!(data = %opts.data_dir.display(), clock = %opts.clock, "supervisor started");
 
-    let cause = wait_for_stop(opts.duration, &mut signals, &mut fail_rx).await;
+    let cause = match service_error {
+        Some(e) => StopCause::ServiceFailed(e),
+        None => wait_for_stop(opts.duration, &mut signals, &mut fail_rx).await,
+    };
+    drop(guards);
     let reason = match &cause {
         StopCause::Duration => "duration elapsed".to_string(),
         StopCause::Signal(s) => format!("signal {s}"),
         StopCause::JournalFailed(why) => format!("journal failed: {why}"),
+        StopCause::ServiceFailed(why) => format!("service failed to start: {why}"),
     };
     tracing::info!(%reason, "stopping");
     // The stop instant is taken before the actors stop: each takes its deadlines due by then.
@@ -168,8 +222,10 @@ async fn supervise(opts: SupervisorOptions) -> Result<StopReport, SupervisorErro
         .send(Flush)
         .await
         .map_err(|e| SupervisorError::Runtime(e.to_string()))?;
-    if let StopCause::JournalFailed(why) = cause {
-        return Err(SupervisorError::Journal(why));
+    match cause {
+        StopCause::JournalFailed(why) => return Err(SupervisorError::Journal(why)),
+        StopCause::ServiceFailed(why) => return Err(SupervisorError::Service(why)),
+        _ => {}
     }
     let last_seq = flushed.map_err(|e| SupervisorError::Journal(e.to_string()))?;
     tracing::info!(last_seq, "stopped cleanly");

@@ -2,10 +2,11 @@
 //!
 //! Exit codes: 0 success, 1 a check failed or the run failed, 2 bad input.
 
+mod api;
 mod cmd;
-mod render;
 mod exit;
 mod logging;
+mod render;
 
 use std::process::ExitCode;
 

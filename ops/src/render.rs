@@ -36,10 +36,9 @@ pub fn envelope_json(env: &Envelope) -> Value {
     })
 }
 
-/// A short one-line summary of the payload for tables.
-pub fn payload_summary(env: &Envelope, width: usize) -> String {
-    let v = serde_json::to_value(&env.payload).unwrap_or(Value::Null);
-    let mut s = match v {
+/// A short one-line summary of a payload (as JSON) for tables.
+pub fn payload_summary(payload: &Value, width: usize) -> String {
+    let mut s = match payload {
         Value::Object(map) => map
             .iter()
             .map(|(k, v)| match v {

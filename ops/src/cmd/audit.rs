@@ -4,17 +4,20 @@
 //! `--config` if given, else of the last config the supervisor loaded, else UTC).
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
+use serde_json::Value;
 use vigil_config::schedule::Bound;
 use vigil_config::Schedule;
-use vigil_events::{DataClass, Event, EventKind, Source, UtcMicros};
-use vigil_store::{Query, Store};
+use vigil_events::{DataClass, EventKind, Source, UtcMicros};
+use vigil_store::{Query, Store, StoreError, StoreOptions};
 
-use crate::cmd::common::{open_store_for_reading, DataArgs, OutputFormat};
+use crate::api;
+use crate::cmd::common::{load_config, open_store_for_reading, DataArgs, OutputFormat};
 use crate::exit::{Classify, CmdResult};
 use crate::render::{csv_field, envelope_json, payload_summary, rfc3339};
 
@@ -50,6 +53,10 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
+    /// The running supervisor's API, used when it holds the log (default: `[api] listen` of
+    /// --config, else 127.0.0.1:8640).
+    #[arg(long, value_name = "IP:PORT")]
+    api: Option<SocketAddr>,
 }
 
 fn parse_kind(s: &str) -> Result<EventKind, String> {
@@ -68,9 +75,14 @@ pub fn parse_time(s: &str, schedule: &Schedule) -> anyhow::Result<UtcMicros> {
     let naive = if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         d.and_hms_opt(0, 0, 0)
     } else {
-        ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        [
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+        ]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
     };
     let naive = naive.ok_or_else(|| {
         anyhow!(
@@ -78,35 +90,124 @@ pub fn parse_time(s: &str, schedule: &Schedule) -> anyhow::Result<UtcMicros> {
             schedule.timezone()
         )
     })?;
-    Ok(schedule.resolve_local(naive, Bound::Start).timestamp_micros())
+    Ok(schedule
+        .resolve_local(naive, Bound::Start)
+        .timestamp_micros())
 }
 
 /// The schedule (zone and DST rules) local times are read in: `--config`'s, else the last
 /// config the station recorded, else UTC.
 pub fn station_schedule(config: Option<&Path>, store: &Store) -> anyhow::Result<Schedule> {
+    let mut log = Log::Local(store);
+    schedule_from(config, &mut log)
+}
+
+fn schedule_from(config: Option<&Path>, log: &mut Log<'_>) -> anyhow::Result<Schedule> {
     if let Some(path) = config {
         return Ok(vigil_config::Config::load(path)?.schedule);
     }
-    let last = store.query(&Query {
+    let last = log.page(&Query {
         kind: Some(EventKind::ConfigLoaded),
         limit: 1,
         backward: true,
         ..Query::default()
     })?;
-    if let Some(env) = last.items.first() {
-        if let Event::ConfigLoaded(c) = &env.payload {
-            if let Ok(cfg) = vigil_config::Config::parse(&c.text, &c.path) {
-                return Ok(cfg.schedule);
-            }
+    if let Some(env) = last.0.first() {
+        let text = env["payload"]["text"].as_str().unwrap_or_default();
+        let path = env["payload"]["path"].as_str().unwrap_or_default();
+        if let Ok(cfg) = vigil_config::Config::parse(text, path) {
+            return Ok(cfg.schedule);
         }
     }
     Ok(Schedule::new(Tz::UTC, None, Vec::new())?)
 }
 
+/// Where the events come from: the log itself, or the running supervisor's API (sled lets
+/// one process hold the log).
+enum Log<'a> {
+    Local(&'a Store),
+    Api(SocketAddr),
+}
+
+impl Log<'_> {
+    /// One page of envelopes as JSON objects, and the cursor of the next.
+    fn page(&mut self, q: &Query) -> anyhow::Result<(Vec<Value>, Option<u64>)> {
+        match self {
+            Log::Local(store) => {
+                let page = store.query(q).context("querying the log")?;
+                Ok((
+                    page.items.iter().map(envelope_json).collect(),
+                    page.next_cursor,
+                ))
+            }
+            Log::Api(addr) => {
+                let mut qs = vec![format!("limit={}", q.limit.min(api::MAX_PAGE))];
+                let mut add = |k: &str, v: String| qs.push(format!("{k}={}", api::encode(&v)));
+                if let Some(t) = q.since {
+                    add("since", t.to_string());
+                }
+                if let Some(t) = q.until {
+                    add("until", t.to_string());
+                }
+                if let Some(s) = q.source {
+                    add("source", s.as_str().to_string());
+                }
+                if let Some(k) = q.kind {
+                    add("kind", k.name().to_string());
+                }
+                if let Some(c) = q.class {
+                    add("class", c.as_str().to_string());
+                }
+                if let Some(c) = q.cursor {
+                    add("cursor", c.to_string());
+                }
+                if q.backward {
+                    add("order", "newest".to_string());
+                }
+                let body = api::get(*addr, &format!("/v1/events?{}", qs.join("&")))?;
+                let items = body["items"].as_array().cloned().unwrap_or_default();
+                Ok((items, body["next_cursor"].as_u64()))
+            }
+        }
+    }
+}
+
 /// Run `vigil audit`.
 pub fn run(args: AuditArgs) -> CmdResult {
-    let store = open_store_for_reading(&args.data)?;
-    let schedule = station_schedule(args.config.as_deref(), &store).bad_input()?;
+    let dir = args.data.log_dir();
+    let opened = if dir.exists() {
+        Some(Store::open(
+            &dir,
+            StoreOptions {
+                key_file: args.data.key_file.clone(),
+                ..StoreOptions::existing()
+            },
+        ))
+    } else {
+        None
+    };
+    let store;
+    let mut log = match opened {
+        Some(Ok(s)) => {
+            store = s;
+            Log::Local(&store)
+        }
+        // A running supervisor holds the log: ask it.
+        Some(Err(StoreError::Locked { .. })) => {
+            let addr = match args.api {
+                Some(a) => a,
+                None => load_config(args.config.as_deref())?.config.api.listen,
+            };
+            Log::Api(addr)
+        }
+        Some(Err(e)) => {
+            return Err(anyhow!(e))
+                .with_context(|| format!("cannot open the log in {}", dir.display()))
+                .bad_input()
+        }
+        None => return open_store_for_reading(&args.data).map(|_| ()),
+    };
+    let schedule = schedule_from(args.config.as_deref(), &mut log).bad_input()?;
     let since = args
         .since
         .as_deref()
@@ -121,60 +222,70 @@ pub fn run(args: AuditArgs) -> CmdResult {
         .bad_input()?;
     if let (Some(a), Some(b)) = (since, until) {
         if b <= a {
-            return Err(anyhow!("--until ({}) is not after --since ({})", rfc3339(b), rfc3339(a)))
-                .bad_input();
+            return Err(anyhow!(
+                "--until ({}) is not after --since ({})",
+                rfc3339(b),
+                rfc3339(a)
+            ))
+            .bad_input();
         }
     }
-    let mut items = Vec::new();
+    let mut items: Vec<Value> = Vec::new();
     let mut cursor = None;
     while items.len() < args.limit {
-        let page = store
-            .query(&Query {
+        let (page, next) = log
+            .page(&Query {
                 since,
                 until,
                 source: args.source,
                 kind: args.kind,
                 class: args.class,
-                limit: (args.limit - items.len()).min(1000),
+                limit: (args.limit - items.len()).min(api::MAX_PAGE),
                 backward: args.newest_first,
                 cursor,
             })
-            .context("querying the log")
             .failed()?;
-        items.extend(page.items);
-        match page.next_cursor {
+        items.extend(page);
+        match next {
             Some(c) => cursor = Some(c),
             None => break,
         }
     }
+    print_events(&items, args.format)
+}
+
+fn print_events(items: &[Value], format: OutputFormat) -> CmdResult {
     let out = std::io::stdout();
     let mut out = out.lock();
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
     let res: std::io::Result<()> = (|| {
-        match args.format {
+        match format {
             OutputFormat::Json => {
-                let arr: Vec<_> = items.iter().map(envelope_json).collect();
-                serde_json::to_writer_pretty(&mut out, &arr)?;
+                serde_json::to_writer_pretty(&mut out, items)?;
                 writeln!(out)?;
             }
             OutputFormat::Jsonl => {
-                for env in &items {
-                    serde_json::to_writer(&mut out, &envelope_json(env))?;
+                for env in items {
+                    serde_json::to_writer(&mut out, env)?;
                     writeln!(out)?;
                 }
             }
             OutputFormat::Csv => {
                 writeln!(out, "seq,ts,source,kind,class,payload")?;
-                for env in &items {
-                    let payload = serde_json::to_string(&env.payload).unwrap_or_default();
+                for env in items {
                     writeln!(
                         out,
                         "{},{},{},{},{},{}",
-                        env.seq,
-                        rfc3339(env.ts),
-                        env.source,
-                        env.kind.name(),
-                        env.class,
-                        csv_field(&payload)
+                        env["seq"],
+                        text(&env["ts"]),
+                        text(&env["source"]),
+                        text(&env["kind"]),
+                        text(&env["class"]),
+                        csv_field(&env["payload"].to_string())
                     )?;
                 }
             }
@@ -184,16 +295,16 @@ pub fn run(args: AuditArgs) -> CmdResult {
                     "{:>8}  {:<27}  {:<10}  {:<20}  {:<9}  payload",
                     "seq", "ts (UTC)", "source", "kind", "class"
                 )?;
-                for env in &items {
+                for env in items {
                     writeln!(
                         out,
                         "{:>8}  {:<27}  {:<10}  {:<20}  {:<9}  {}",
-                        env.seq,
-                        rfc3339(env.ts),
-                        env.source,
-                        env.kind.name(),
-                        env.class,
-                        payload_summary(env, 100)
+                        env["seq"],
+                        text(&env["ts"]),
+                        text(&env["source"]),
+                        text(&env["kind"]),
+                        text(&env["class"]),
+                        payload_summary(&env["payload"], 100)
                     )?;
                 }
                 writeln!(out, "({} events)", items.len())?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use vigil_actors::station_clock::ClockSpec;
-use vigil_actors::supervisor::{self, SupervisorError, SupervisorOptions};
+use vigil_actors::supervisor::{self, Service, SupervisorError, SupervisorOptions};
 use vigil_store::StoreOptions;
 
 use crate::cmd::common::{load_config, DataArgs};
@@ -42,7 +42,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
         let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {
             "ms" => Duration::from_millis(n),
             "s" => Duration::from_secs(n),
@@ -69,6 +71,20 @@ pub fn run(args: StartArgs) -> CmdResult {
         key_file: loaded.config.store.key_file.clone(),
         ..StoreOptions::default()
     };
+    let mut services: Vec<Service> = Vec::new();
+    if loaded.config.api.enabled {
+        let listen = loaded.config.api.listen;
+        services.push(Box::new(move |running| {
+            // A station keeps running without its API (e.g. the port is taken): say so loudly.
+            match crate::api::serve(listen, running) {
+                Ok(guard) => Ok(Box::new(guard) as Box<dyn std::any::Any>),
+                Err(e) => {
+                    tracing::error!(error = %e, "local API not served; stop the supervisor to query the log");
+                    Ok(Box::new(()))
+                }
+            }
+        }));
+    }
     let opts = SupervisorOptions {
         config: loaded.config,
         config_text: loaded.text,
@@ -77,6 +93,7 @@ pub fn run(args: StartArgs) -> CmdResult {
         clock: args.clock,
         duration: args.duration,
         store,
+        services,
     };
     match supervisor::run(opts) {
         Ok(report) => {
