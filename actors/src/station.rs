@@ -16,13 +16,13 @@ use crate::camera::{
 };
 use crate::classifier::{check_model, spawn_thermal_primed, thermal_replay_cores};
 use crate::clock::ClockCore;
-use crate::link::recent_origins;
 use crate::configured::Configured;
 use crate::gpio::{
     EdgeMode, GpioCore, GpioPerformer, GpioPlan, GpioSettings, PinBackend, PinRole, PinSpec, Pull,
     RuleAction, RuleSpec, SimPins,
 };
 use crate::journal::Journal;
+use crate::link::recent_origins;
 use crate::replay::ReplayCore;
 use crate::shell::{NoHardware, Shell, Stop};
 use crate::station_clock::StationClock;

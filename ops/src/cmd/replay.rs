@@ -127,7 +127,11 @@ pub fn run(args: ReplayArgs) -> CmdResult {
                     )?;
                 }
                 for m in &report.mismatches {
-                    writeln!(out, "MISMATCH at seq {} ({}): {}", m.seq, m.source, m.problem)?;
+                    writeln!(
+                        out,
+                        "MISMATCH at seq {} ({}): {}",
+                        m.seq, m.source, m.problem
+                    )?;
                 }
             }
         }
