@@ -40,6 +40,9 @@ pub enum StationError {
     /// The `[classifier]` / `[pico]` sections cannot be used.
     #[error("classifier: {0}")]
     Classifier(String),
+    /// The `[power]` section cannot be used (serial port, simulator).
+    #[error("power: {0}")]
+    Power(String),
     /// The log could not be read to prime a board link.
     #[error("reading the log: {0}")]
     Log(String),
@@ -205,6 +208,7 @@ pub fn replay_cores() -> Vec<Box<dyn ReplayCore>> {
         Box::new(configured_gpio()),
     ];
     cores.extend(thermal_replay_cores());
+    cores.extend(crate::power::power_replay_cores());
     cores
 }
 
@@ -319,6 +323,14 @@ pub fn spawn_actors(
     stoppers.extend(
         spawn_thermal_primed(cfg, &model, journal, clock, pico_seen)
             .map_err(|e| StationError::Classifier(e.to_string()))?,
+    );
+    // Priming the duplicate filter from the log keeps board events exactly-once across
+    // restarts of the Pi.
+    let esp32_seen = recent_origins(store, Source::Esp32, DEDUP_PRIMING)
+        .map_err(|e| StationError::Log(e.to_string()))?;
+    stoppers.extend(
+        crate::power::spawn_power_primed(cfg, journal, clock, esp32_seen)
+            .map_err(|e| StationError::Power(e.to_string()))?,
     );
     Ok(stoppers)
 }

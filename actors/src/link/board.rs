@@ -73,6 +73,12 @@ pub fn board_event(msg: &Message) -> Option<(Event, Option<UtcMicros>)> {
             .into(),
             Some(s.at.utc_us),
         ),
+        // The board's ring overflowed: the drop is an event of its own, delivered and acked
+        // in order like the others (else every later event would wait behind it).
+        Message::EventsDropped(d) => (
+            kinds::EventsDropped { count: d.count }.into(),
+            Some(d.at.utc_us),
+        ),
         _ => return None,
     })
 }
@@ -86,6 +92,7 @@ pub fn board_kinds(role: vigil_wire::BoardRole) -> &'static [EventKind] {
             EventKind::WatchdogTripped,
             EventKind::OverrideChanged,
             EventKind::SntpSynced,
+            EventKind::EventsDropped,
         ],
     }
 }

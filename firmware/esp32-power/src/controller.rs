@@ -942,9 +942,9 @@ impl<S: Storage> Controller<S> {
     }
 }
 
-/// The wire message of a buffered board event, or `None` for an event the wire protocol has
-/// no kind for yet (the overflow marker: its count is in [`Status::events_dropped`] until
-/// vigil-wire carries it).
+/// The wire message of a buffered board event (`None` is reserved for a board event the wire
+/// protocol has no kind for; every current one has: the overflow marker travels as
+/// `events_dropped`).
 pub fn event_message(e: &Entry) -> Option<Message> {
     let at = e.at;
     Some(match e.event {
@@ -966,7 +966,7 @@ pub fn event_message(e: &Entry) -> Option<Message> {
             stratum,
         }
         .into(),
-        BoardEvent::EventsDropped { .. } => return None,
+        BoardEvent::EventsDropped { count } => vigil_wire::EventsDropped { at, count }.into(),
     })
 }
 

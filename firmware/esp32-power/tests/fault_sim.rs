@@ -873,7 +873,7 @@ impl Sim {
         let mut missing = Vec::new();
         for (id, ev) in &self.generated {
             if matches!(ev, BoardEvent::EventsDropped { .. }) {
-                continue; // no wire kind yet: counted in the board status
+                continue; // the marker: checked below against the counted drops
             }
             if !self.pi.log.contains_key(&(DEVICE, id.boot, id.seq)) {
                 missing.push(*id);
@@ -901,7 +901,13 @@ impl Sim {
             missing.len(),
             st.events_dropped
         );
-        let logged = self.pi.log.len() as u64;
+        // markers are logged too (kind 36): count the events they stand for separately
+        let logged = self
+            .pi
+            .log
+            .values()
+            .filter(|m| !matches!(m, Message::EventsDropped(_)))
+            .count() as u64;
         let real = self
             .generated
             .values()

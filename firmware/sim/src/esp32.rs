@@ -439,3 +439,110 @@ impl Runner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::time::Instant;
+
+    use vigil_esp32_power::sntp::{build_request, parse_reply};
+    use vigil_wire::{Header, Heartbeat, Message, Packet, Window, Windows};
+
+    use super::*;
+    use crate::clock::ScaledClock;
+
+    #[test]
+    fn the_sntp_reply_parses_with_the_servers_times() {
+        let sent = NtpTimestamp::from_utc_us(1_780_000_000_000_000);
+        let req = build_request(sent);
+        let reply = sntp_server_reply(&req, 1_780_000_000_500_000, 1_780_000_000_600_000, 2);
+        let r = parse_reply(&reply, sent).expect("a valid reply");
+        assert_eq!(r.stratum, 2);
+        assert_eq!(r.receive.to_utc_us(), 1_780_000_000_500_000);
+        assert_eq!(r.transmit.to_utc_us(), 1_780_000_000_600_000);
+    }
+
+    #[test]
+    fn stretching_keeps_real_time_timeouts_and_leaves_rate_one_alone() {
+        let c = Esp32SimConfig::default();
+        assert_eq!(c.stretched(1.0, Duration::from_millis(500)), c);
+        let fast = c.stretched(3600.0, Duration::from_millis(500)).controller;
+        assert_eq!(fast.heartbeat_timeout_us, 1_800_000_000);
+        assert_eq!(fast.hard_deadline_us, 3_600_000_000);
+        assert!(fast.stall_threshold_us < fast.heartbeat_timeout_us);
+        assert_eq!(fast.halt_grace_us, c.controller.halt_grace_us);
+    }
+
+    #[test]
+    fn on_a_pty_the_board_syncs_stores_windows_and_powers_the_pi_at_a_window() {
+        let pair = crate::PtyPair::open().expect("pty");
+        let path = pair.path().to_path_buf();
+        let (master, slave) = pair.into_parts();
+        let clock = Arc::new(ScaledClock::new(1_780_000_000_000_000, 60.0));
+        let now = clock.now_us();
+        let cfg = Esp32SimConfig::default().stretched(60.0, Duration::from_millis(500));
+        let h = Esp32Sim::new(cfg, clock.clone())
+            .spawn(master, Some(slave))
+            .expect("spawn");
+        let mut line = serialport::new(path.display().to_string(), 115_200)
+            .timeout(Duration::from_millis(20))
+            .open_native()
+            .expect("open the slave");
+        let mut ws = vigil_wire::heapless::Vec::new();
+        ws.push(Window {
+            start_us: now + 30_000_000,
+            end_us: now + 3_600_000_000,
+        })
+        .expect("fits");
+        let mut seq = 0;
+        let mut send = |line: &mut serialport::TTYPort, m: Message| {
+            seq += 1;
+            let p = Packet::new(
+                Header {
+                    device: 0,
+                    boot: 1,
+                    seq,
+                },
+                m,
+            );
+            let bytes = encode_frame_to_vec(&p).expect("encodes");
+            line.write_all(&bytes).expect("write");
+        };
+        send(
+            &mut line,
+            Message::Windows(Windows {
+                digest: [7; 32],
+                windows: ws,
+            }),
+        );
+        let mut decoder: FrameDecoder = FrameDecoder::new();
+        let mut kinds = Vec::new();
+        let started = Instant::now();
+        let mut buf = [0u8; 512];
+        while !h.relay() && started.elapsed() < Duration::from_secs(10) {
+            send(
+                &mut line,
+                Message::Heartbeat(Heartbeat {
+                    pi_utc_us: clock.now_us(),
+                }),
+            );
+            if let Ok(n) = line.read(&mut buf) {
+                decoder.feed_all(&buf[..n], |d| {
+                    if let Decoded::Packet(p) = d {
+                        kinds.push(p.message.kind().name());
+                    }
+                });
+            }
+        }
+        assert!(h.relay(), "no power at the window; board said {kinds:?}");
+        let st = h.status().expect("status");
+        assert!(st.utc_us.is_some(), "no time: {st:?}");
+        assert_eq!(st.windows, 1);
+        assert!(
+            kinds.contains(&"hello") && kinds.contains(&"windows_ack"),
+            "{kinds:?}"
+        );
+        assert!(h.stats().sntp_answered >= 2);
+        h.stop();
+    }
+}

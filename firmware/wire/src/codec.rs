@@ -221,6 +221,11 @@ fn payload(w: &mut W<'_>, m: &Message) -> Result<(), EncodeError> {
             sint(w, s.delay_us)?;
             uint(w, s.stratum.into())
         }
+        Message::EventsDropped(d) => {
+            arr(w, 3)?;
+            time(w, d.at)?;
+            uint(w, d.count.into())
+        }
         Message::ThermalFrame(t) => {
             arr(w, 2)?;
             uint(w, t.frame.into())?;
@@ -454,6 +459,13 @@ fn decode_payload(kind: Kind, p: &mut P<'_, '_>) -> Result<Message, Bad> {
                 offset_us: p.int()?,
                 delay_us: p.int()?,
                 stratum: p.int()?,
+            })
+        }
+        Kind::EventsDropped => {
+            p.arr(3)?;
+            Message::EventsDropped(EventsDropped {
+                at: p.time()?,
+                count: p.int()?,
             })
         }
         Kind::ThermalFrame => {

@@ -160,6 +160,9 @@ kinds! {
     OverrideChanged = 34, ToPi, Power, "override_changed";
     /// ESP32 → Pi, board event: SNTP synchronised, [`SntpSynced`].
     SntpSynced = 35, ToPi, Power, "sntp_synced";
+    /// ESP32 → Pi, board event: the event ring overflowed and dropped its oldest entries,
+    /// [`EventsDropped`].
+    EventsDropped = 36, ToPi, Power, "events_dropped";
     /// Pico → Pi: one thermal frame, [`ThermalFrame`].
     ThermalFrame = 48, ToPi, Thermal, "thermal_frame";
     /// Pico → Pi: the Pico's classification of a frame, [`Detection`].
@@ -181,7 +184,11 @@ impl Kind {
     pub fn is_board_event(self) -> bool {
         matches!(
             self,
-            Kind::PowerSwitched | Kind::WatchdogTripped | Kind::OverrideChanged | Kind::SntpSynced
+            Kind::PowerSwitched
+                | Kind::WatchdogTripped
+                | Kind::OverrideChanged
+                | Kind::SntpSynced
+                | Kind::EventsDropped
         )
     }
 }
@@ -221,6 +228,8 @@ pub enum Message {
     OverrideChanged(OverrideChanged),
     /// See [`SntpSynced`].
     SntpSynced(SntpSynced),
+    /// See [`EventsDropped`].
+    EventsDropped(EventsDropped),
     /// See [`ThermalFrame`].
     ThermalFrame(ThermalFrame),
     /// See [`Detection`].
@@ -249,6 +258,7 @@ impl Message {
             Message::WatchdogTripped(_) => Kind::WatchdogTripped,
             Message::OverrideChanged(_) => Kind::OverrideChanged,
             Message::SntpSynced(_) => Kind::SntpSynced,
+            Message::EventsDropped(_) => Kind::EventsDropped,
             Message::ThermalFrame(_) => Kind::ThermalFrame,
             Message::Detection(_) => Kind::Detection,
             Message::PicoConfig(_) => Kind::PicoConfig,
@@ -263,6 +273,7 @@ impl Message {
             Message::WatchdogTripped(m) => Some(m.at),
             Message::OverrideChanged(m) => Some(m.at),
             Message::SntpSynced(m) => Some(m.at),
+            Message::EventsDropped(m) => Some(m.at),
             _ => None,
         }
     }
@@ -292,6 +303,7 @@ from_payload!(
     WatchdogTripped,
     OverrideChanged,
     SntpSynced,
+    EventsDropped,
     ThermalFrame,
     Detection
 );
@@ -607,6 +619,17 @@ pub struct SntpSynced {
     pub delay_us: i64,
     /// Server stratum (1–15).
     pub stratum: u8,
+}
+
+/// ESP32 → Pi, kind 36, board event: the board's event ring was full, so its oldest entries
+/// were dropped before the Pi acked them. One marker counts every entry dropped since the
+/// previous marker was delivered; the dropped events themselves are gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventsDropped {
+    /// Board clock when the (latest) drop happened.
+    pub at: BoardTime,
+    /// Events dropped.
+    pub count: u32,
 }
 
 /// Pico → Pi, kind 48: one MLX90640 frame.

@@ -406,7 +406,7 @@ fn unknown_power_reasons_survive_as_other() {
 #[test]
 fn kind_numbers_are_stable() {
     // Append-only: these numbers are on the wire; never change one.
-    let expected: [(Kind, u8); 18] = [
+    let expected: [(Kind, u8); 19] = [
         (Kind::Hello, 1),
         (Kind::Heartbeat, 2),
         (Kind::TimeRequest, 3),
@@ -421,6 +421,7 @@ fn kind_numbers_are_stable() {
         (Kind::WatchdogTripped, 33),
         (Kind::OverrideChanged, 34),
         (Kind::SntpSynced, 35),
+        (Kind::EventsDropped, 36),
         (Kind::ThermalFrame, 48),
         (Kind::Detection, 49),
         (Kind::PicoConfig, 50),

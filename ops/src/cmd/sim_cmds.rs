@@ -29,6 +29,8 @@ use crate::exit::{Classify, CmdResult};
 pub enum SimCommand {
     /// Run the Pico thermal-sensor simulator.
     Pico(PicoArgs),
+    /// Run the ESP32 power-controller simulator.
+    Esp32(crate::cmd::sim_cmds::esp32::Esp32Args),
 }
 
 /// Output format of `vigil sim pico` without `--pty`.
@@ -76,6 +78,7 @@ pub struct PicoArgs {
 pub fn run(c: SimCommand) -> CmdResult {
     match c {
         SimCommand::Pico(a) => pico(a),
+        SimCommand::Esp32(a) => esp32::run(a),
     }
 }
 
@@ -259,3 +262,6 @@ fn watch(
     }
     Ok(())
 }
+
+#[path = "power_cmds.rs"]
+pub mod esp32;

@@ -201,6 +201,13 @@ pub fn sample_packets() -> Vec<Packet> {
             },
         ),
         Packet::new(
+            esp(10),
+            EventsDropped {
+                at: t(T0 + 3_600_000_000, true),
+                count: 17,
+            },
+        ),
+        Packet::new(
             pico(1),
             ThermalFrame {
                 frame: 1234,
@@ -346,6 +353,11 @@ pub fn random_packet(rng: &mut Rng) -> Packet {
             offset_us: rng.i64(),
             delay_us: rng.i64(),
             stratum: rng.byte(),
+        }
+        .into(),
+        Kind::EventsDropped => EventsDropped {
+            at: bt(rng),
+            count: rng.u32(),
         }
         .into(),
         Kind::ThermalFrame => {
