@@ -26,7 +26,9 @@ fn text(o: &Output) -> String {
 }
 
 fn audit(data: &str, kind: &str) -> Vec<Value> {
-    let out = vigil(&["audit", "--data", data, "--kind", kind, "--format", "json", "--limit", "100000"]);
+    let out = vigil(&[
+        "audit", "--data", data, "--kind", kind, "--format", "json", "--limit", "100000",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     serde_json::from_slice::<Value>(&out.stdout)
         .expect("json")
@@ -86,8 +88,15 @@ fn simulated_morning_frames_timelapse_and_button_rule() {
     let data_dir = tmp.path().join("data");
     let data = data_dir.display().to_string();
     let out = vigil(&[
-        "start", "--config", &config.display().to_string(), "--data", &data, "--clock",
-        "sim:2026-06-01T03:30:00Z@3600x", "--for", "6s",
+        "start",
+        "--config",
+        &config.display().to_string(),
+        "--data",
+        &data,
+        "--clock",
+        "sim:2026-06-01T03:30:00Z@3600x",
+        "--for",
+        "6s",
     ]);
     assert!(out.status.success(), "{}", text(&out));
 
@@ -102,19 +111,36 @@ fn simulated_morning_frames_timelapse_and_button_rule() {
         let path = data_dir.join(p["path"].as_str().expect("path"));
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(bytes.len() as u64, p["bytes"].as_u64().expect("bytes"));
-        assert_eq!(blake3::hash(&bytes).to_hex().as_str(), p["blake3"].as_str().expect("hash"));
+        assert_eq!(
+            blake3::hash(&bytes).to_hex().as_str(),
+            p["blake3"].as_str().expect("hash")
+        );
     }
 
     // The supervisor built the window's video when it closed.
     let built = audit(&data, "TimelapseBuilt");
-    assert_eq!(built.len(), 1, "{built:?} {:?}", audit(&data, "TimelapseFailed"));
+    assert_eq!(
+        built.len(),
+        1,
+        "{built:?} {:?}",
+        audit(&data, "TimelapseFailed")
+    );
     let video = data_dir.join(built[0]["payload"]["path"].as_str().expect("video path"));
-    assert!(std::fs::metadata(&video).map(|m| m.len() > 0).unwrap_or(false));
+    assert!(std::fs::metadata(&video)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false));
 
     // And the CLI builds one from the log.
     let mp4 = tmp.path().join("morning.mp4");
     let out = vigil(&[
-        "timelapse", "--data", &data, "--window", "2026-06-01", "--fps", "10", "--out",
+        "timelapse",
+        "--data",
+        &data,
+        "--window",
+        "2026-06-01",
+        "--fps",
+        "10",
+        "--out",
         &mp4.display().to_string(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
@@ -124,11 +150,20 @@ fn simulated_morning_frames_timelapse_and_button_rule() {
     let first = data_dir.join(frames[0]["payload"]["path"].as_str().expect("path"));
     std::fs::write(&first, b"not the frame").expect("tamper");
     let out = vigil(&[
-        "timelapse", "--data", &data, "--window", "2026-06-01", "--out",
+        "timelapse",
+        "--data",
+        &data,
+        "--window",
+        "2026-06-01",
+        "--out",
         &tmp.path().join("again.mp4").display().to_string(),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("altered"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("altered"),
+        "{}",
+        text(&out)
+    );
 
     // The scripted press (with bounce) is one falling edge, which fires the rule.
     let edges = audit(&data, "GpioEdge");

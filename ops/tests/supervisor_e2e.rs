@@ -97,7 +97,10 @@ fn simulated_day_opens_and_closes_windows_and_replays() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("replay json");
     assert_eq!(report["decisions"]["by_source"]["clock"]["checked"], 2);
     assert_eq!(report["decisions"]["by_source"]["clock"]["rederived"], 2);
-    assert_eq!(report["decisions"]["checked"], report["decisions"]["rederived"]);
+    assert_eq!(
+        report["decisions"]["checked"],
+        report["decisions"]["rederived"]
+    );
     assert_eq!(report["mismatches"].as_array().map(Vec::len), Some(0));
 
     let out = run(&["verify", "--data", &data]);
@@ -105,15 +108,25 @@ fn simulated_day_opens_and_closes_windows_and_replays() {
 
     // Local times read in the station's zone (from the recorded config).
     let out = run(&[
-        "audit", "--data", &data, "--since", "2026-06-01 06:00", "--until", "2026-06-01 06:01",
-        "--format", "jsonl",
+        "audit",
+        "--data",
+        &data,
+        "--since",
+        "2026-06-01 06:00",
+        "--until",
+        "2026-06-01 06:01",
+        "--format",
+        "jsonl",
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("jsonl"))
         .collect();
-    assert!(lines.iter().any(|l| l["kind"] == "WindowOpened"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l["kind"] == "WindowOpened"),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -122,7 +135,15 @@ fn second_start_on_the_same_data_dir_is_refused_and_sigterm_stops_cleanly() {
     let config = write_config(tmp.path());
     let data = tmp.path().join("data").display().to_string();
     let mut first = vigil()
-        .args(["start", "--config", &config, "--data", &data, "--clock", "sim:2026-06-01T03:30:00Z@60x"])
+        .args([
+            "start",
+            "--config",
+            &config,
+            "--data",
+            &data,
+            "--clock",
+            "sim:2026-06-01T03:30:00Z@60x",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -144,7 +165,10 @@ fn second_start_on_the_same_data_dir_is_refused_and_sigterm_stops_cleanly() {
     assert!(msg.contains(&data) || msg.contains("lock"), "{msg}");
 
     let pid = first.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let status = first.wait().expect("wait");
     assert!(status.success(), "{status:?}");
@@ -157,13 +181,29 @@ fn second_start_on_the_same_data_dir_is_refused_and_sigterm_stops_cleanly() {
 fn bad_clock_and_bad_config_exit_2_saying_what() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("data").display().to_string();
-    let out = run(&["start", "--data", &data, "--clock", "sim:soon@3x", "--for", "1s"]);
+    let out = run(&[
+        "start",
+        "--data",
+        &data,
+        "--clock",
+        "sim:soon@3x",
+        "--for",
+        "1s",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
 
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "[schedule]\ntimezone = \"Europe/Berln\"\n").expect("write");
-    let out = run(&["start", "--config", &bad.display().to_string(), "--data", &data, "--for", "1s"]);
+    let out = run(&[
+        "start",
+        "--config",
+        &bad.display().to_string(),
+        "--data",
+        &data,
+        "--for",
+        "1s",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:2:"), "{err}");
@@ -177,8 +217,19 @@ fn json_logs_go_to_stderr_one_object_per_line() {
     let data = tmp.path().join("data").display().to_string();
     let out = vigil()
         .args([
-            "--log-format", "json", "--log", "info", "start", "--config", &config, "--data", &data,
-            "--clock", "sim:2026-06-01T03:30:00Z@3600x", "--for", "1s",
+            "--log-format",
+            "json",
+            "--log",
+            "info",
+            "start",
+            "--config",
+            &config,
+            "--data",
+            &data,
+            "--clock",
+            "sim:2026-06-01T03:30:00Z@3600x",
+            "--for",
+            "1s",
         ])
         .output()
         .expect("run");
@@ -190,7 +241,8 @@ fn json_logs_go_to_stderr_one_object_per_line() {
         .map(|l| serde_json::from_str(l).expect("json log line"))
         .collect();
     assert!(
-        logs.iter().any(|l| l["fields"]["message"] == "supervisor started"),
+        logs.iter()
+            .any(|l| l["fields"]["message"] == "supervisor started"),
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "stdout stays for data");
@@ -209,5 +261,9 @@ fn data_dir_that_cannot_be_created_is_refused_with_its_path() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&data), "{err}");
-    assert_eq!(std::fs::read(&blocker).expect("read"), b"a file", "nothing written");
+    assert_eq!(
+        std::fs::read(&blocker).expect("read"),
+        b"a file",
+        "nothing written"
+    );
 }

@@ -45,7 +45,7 @@ fn open(data: &Path, key_file: &Option<PathBuf>, create: bool) -> Result<Store, 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
     /// Station data directory (the log is its `log/` subdirectory).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "./vigil-data")]
     pub data: PathBuf,
     /// Number of events to append.
     #[arg(long, value_name = "N")]
@@ -68,7 +68,7 @@ pub struct LoadArgs {
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// Station data directory (the log is its `log/` subdirectory).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "./vigil-data")]
     pub data: PathBuf,
     /// 32-byte key file of a keyed store.
     #[arg(long, value_name = "FILE")]
@@ -100,7 +100,7 @@ pub enum ExportFormatArg {
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// Station data directory (the log is its `log/` subdirectory).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "./vigil-data")]
     pub data: PathBuf,
     /// Output format.
     #[arg(long, value_enum)]
@@ -120,7 +120,7 @@ pub struct ExportArgs {
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// Station data directory (its `log/` must be new or empty).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "./vigil-data")]
     pub data: PathBuf,
     /// The msgpack export to import.
     #[arg(long = "in", value_name = "FILE")]

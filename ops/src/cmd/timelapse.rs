@@ -48,7 +48,11 @@ pub struct TimelapseArgs {
     out: PathBuf,
 }
 
-fn frames_between(store: &Store, from: UtcMicros, to: UtcMicros) -> anyhow::Result<Vec<FrameCaptured>> {
+fn frames_between(
+    store: &Store,
+    from: UtcMicros,
+    to: UtcMicros,
+) -> anyhow::Result<Vec<FrameCaptured>> {
     let mut frames = Vec::new();
     let mut cursor = None;
     loop {
@@ -119,20 +123,31 @@ pub fn run(args: TimelapseArgs) -> CmdResult {
             if w.is_empty() {
                 return Err(Failure::BadInput(anyhow!(
                     "the log records no window{} opening on {date}",
-                    args.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default()
+                    args.name
+                        .as_deref()
+                        .map(|n| format!(" `{n}`"))
+                        .unwrap_or_default()
                 )));
             }
             w
         }
         (None, Some(since), Some(until)) => {
-            let a = parse_time(since, &schedule).context("--since").bad_input()?;
-            let b = parse_time(until, &schedule).context("--until").bad_input()?;
+            let a = parse_time(since, &schedule)
+                .context("--since")
+                .bad_input()?;
+            let b = parse_time(until, &schedule)
+                .context("--until")
+                .bad_input()?;
             if b <= a {
                 return Err(Failure::BadInput(anyhow!("--until is not after --since")));
             }
             vec![("range".to_string(), a, b)]
         }
-        _ => return Err(Failure::BadInput(anyhow!("give --window DATE or --since and --until"))),
+        _ => {
+            return Err(Failure::BadInput(anyhow!(
+                "give --window DATE or --since and --until"
+            )))
+        }
     };
     let mut frames = Vec::new();
     for (name, from, to) in &ranges {
@@ -158,7 +173,11 @@ pub fn run(args: TimelapseArgs) -> CmdResult {
         report.out.display(),
         report.frames,
         report.bytes,
-        if report.up_to_date { " (already up to date)" } else { "" }
+        if report.up_to_date {
+            " (already up to date)"
+        } else {
+            ""
+        }
     );
     for m in &report.missing {
         println!("missing  {m}");
