@@ -215,14 +215,15 @@ pub fn replay_cores() -> Vec<Box<dyn ReplayCore>> {
 /// How many recent board events prime a link's duplicate filter at start.
 const DEDUP_PRIMING: usize = 4096;
 
-/// The thermal model the Pi runs: `[classifier] model`, else the shipped default.
+/// The int8 model the Pico (real or simulated) and, with the int8 engine, the Pi run:
+/// `[classifier] model` for the int8 engine, else the shipped default. (With the f32 engine
+/// `model` names the f32 file, and the Pico keeps the shipped int8 model.)
 pub fn classifier_model(cfg: &Config) -> Result<Vec<u8>, StationError> {
-    let bytes = match &cfg.classifier.model {
-        Some(path) => std::fs::read(path).map_err(|e| {
+    let bytes = match (&cfg.classifier.model, cfg.classifier.engine) {
+        (Some(path), vigil_config::Engine::Int8) => std::fs::read(path).map_err(|e| {
             StationError::Classifier(format!("cannot read model {}: {e}", path.display()))
         })?,
-        None => crate::classifier::boardsim::model::handmade()
-            .map_err(|e| StationError::Classifier(e.to_string()))?,
+        _ => vigil_thermal::shipped::INT8.to_vec(),
     };
     check_model(&bytes).map_err(|e| StationError::Classifier(format!("model: {e}")))?;
     Ok(bytes)

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use vigil_events::kinds::Detection;
 use vigil_events::{NewEvent, Source, UtcMicros};
+use vigil_int8::reference::F32Model;
 use vigil_int8::{Model, ModelError};
 use vigil_pico_thermal::Detector;
 
@@ -64,31 +65,94 @@ fn pico_to_wire(c: vigil_pico_thermal::ThermalClass) -> vigil_wire::ThermalClass
     }
 }
 
-/// Runs the int8 engine for the classifier core.
-#[derive(Debug)]
+/// The engine name of the Pi's f32 detections.
+pub const HOST_F32_ENGINE: &str = "host-f32";
+
+/// What the Pi classifies with.
+enum HostEngine {
+    /// The integer engine (bit-identical to the Pico).
+    Int8 { bytes: Vec<u8>, arena: Vec<i8> },
+    /// The f32 reference the int8 model was quantized from (the weights burn trained,
+    /// evaluated in plain Rust: the station binary does not link burn).
+    F32(Box<F32Model>),
+}
+
+/// Runs the classifier's engine (int8 by default, f32 when configured).
 pub struct Int8Performer {
-    bytes: Vec<u8>,
-    arena: Vec<i8>,
+    engine: HostEngine,
     detector: Option<(ClassifierRule, Detector)>,
     failures: u64,
 }
 
+impl std::fmt::Debug for Int8Performer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Int8Performer")
+            .field("engine", &self.engine_name())
+            .field("failures", &self.failures)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Int8Performer {
-    /// A performer for the model in `bytes` (checked now).
+    /// A performer for the int8 model in `bytes` (checked now).
     pub fn new(bytes: &[u8]) -> Result<Self, ClassifierError> {
         check_model(bytes)?;
         let arena = vec![0i8; Model::parse(bytes)?.arena_len()];
         Ok(Int8Performer {
-            bytes: bytes.to_vec(),
-            arena,
+            engine: HostEngine::Int8 {
+                bytes: bytes.to_vec(),
+                arena,
+            },
             detector: None,
             failures: 0,
         })
     }
 
+    /// A performer running the f32 reference `model`.
+    pub fn f32(model: F32Model) -> Self {
+        Int8Performer {
+            engine: HostEngine::F32(Box::new(model)),
+            detector: None,
+            failures: 0,
+        }
+    }
+
+    /// `host-int8` or `host-f32`.
+    pub fn engine_name(&self) -> &'static str {
+        match self.engine {
+            HostEngine::Int8 { .. } => HOST_ENGINE,
+            HostEngine::F32(_) => HOST_F32_ENGINE,
+        }
+    }
+
     /// Frames that could not be classified (wrong length).
     pub fn failures(&self) -> u64 {
         self.failures
+    }
+
+    /// (class index, confidence per mille) of one frame.
+    fn infer(&mut self, frame: u32, centi: &[i16]) -> Option<(usize, u16)> {
+        let result = match &mut self.engine {
+            HostEngine::Int8 { bytes, arena } => {
+                let model = Model::parse(bytes).ok()?;
+                model
+                    .infer(centi, arena)
+                    .map(|r| (r.class, r.confidence_permille))
+                    .map_err(|e| e.to_string())
+            }
+            HostEngine::F32(model) => {
+                let celsius: Vec<f32> = centi.iter().map(|c| f32::from(*c) / 100.0).collect();
+                vigil_thermal::classify_f32(model, &celsius).map_err(|e| e.to_string())
+            }
+        };
+        match result {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.failures += 1;
+                tracing::warn!(frame, error = %e, "thermal frame not classified");
+                None
+            }
+        }
     }
 
     /// Classify one frame: the Pi's `Detection` at `now`.
@@ -99,34 +163,24 @@ impl Int8Performer {
         rule: ClassifierRule,
         now: UtcMicros,
     ) -> Option<NewEvent> {
-        let Ok(model) = Model::parse(&self.bytes) else {
-            return None;
-        };
         let t0 = Instant::now();
-        let r = match model.infer(centi, &mut self.arena) {
-            Ok(r) => r,
-            Err(e) => {
-                self.failures += 1;
-                tracing::warn!(frame, error = %e, "thermal frame not classified");
-                return None;
-            }
-        };
+        let (index, confidence) = self.infer(frame, centi)?;
         let latency_us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
-        let class = vigil_pico_thermal::ThermalClass::from_index(r.class)
+        let class = vigil_pico_thermal::ThermalClass::from_index(index)
             .unwrap_or(vigil_pico_thermal::ThermalClass::Background);
         let detector = match &mut self.detector {
             Some((r, d)) if *r == rule => d,
             slot => &mut slot.insert((rule, rule.detector())).1,
         };
-        let present = detector.update(class, r.confidence_permille).person_present;
+        let present = detector.update(class, confidence).person_present;
         Some(NewEvent::new(
             now,
             Source::Classifier,
             Detection {
                 frame,
                 class: event_class(pico_to_wire(class)),
-                confidence_permille: r.confidence_permille.min(1000),
-                engine: HOST_ENGINE.to_string(),
+                confidence_permille: confidence.min(1000),
+                engine: self.engine_name().to_string(),
                 latency_us,
                 person_present: present,
             },

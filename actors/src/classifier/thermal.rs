@@ -43,6 +43,10 @@ pub enum ThermalSpawnError {
     /// The in-process Pico simulator could not start (no pseudo-terminal, model refused).
     #[error("Pico simulator: {0}")]
     Sim(#[from] SimError),
+    /// The f32 model (`engine = "f32"`) is unusable: point `[classifier] model` at a JSON
+    /// model written by `vigil train`, or leave it out for the shipped one.
+    #[error("f32 model: {0}")]
+    F32Model(String),
 }
 
 /// The settings the Pi pushes to the Pico: the classifier's rule and the frame mode.
@@ -61,6 +65,22 @@ pub fn pico_settings(cfg: &Config) -> PicoConfig {
 /// The Pi's boot id in link headers: the start second (changes at every supervisor start).
 fn pi_boot(clock: &StationClock) -> u32 {
     (clock.now().div_euclid(1_000_000) & 0xFFFF_FFFF) as u32
+}
+
+/// The Pi's engine: int8 on `model` (the default), or with `[classifier] engine = "f32"` the
+/// f32 reference from `[classifier] model` (a vigil-thermal JSON file) or the shipped one.
+pub fn host_performer(cfg: &Config, model: &[u8]) -> Result<Int8Performer, ThermalSpawnError> {
+    match cfg.classifier.engine {
+        Engine::Int8 => Ok(Int8Performer::new(model)?),
+        Engine::F32 => {
+            let f32 = match &cfg.classifier.model {
+                Some(path) => vigil_thermal::f32model::load(path),
+                None => vigil_thermal::shipped::f32_model(),
+            }
+            .map_err(|e| ThermalSpawnError::F32Model(e.to_string()))?;
+            Ok(Int8Performer::f32(f32))
+        }
+    }
 }
 
 /// Start the Pico link and the classifier; see [`spawn_thermal_primed`].
@@ -84,13 +104,7 @@ pub fn spawn_thermal_primed(
     clock: StationClock,
     primed: Vec<BoardOrigin>,
 ) -> Result<Vec<Recipient<Stop>>, ThermalSpawnError> {
-    let performer = Int8Performer::new(model)?;
-    if cfg.classifier.engine == Engine::F32 {
-        tracing::error!(
-            "[classifier] engine = \"f32\" needs burn, which the station binary does not \
-             include; the Pi classifies with the int8 engine (its detections say host-int8)"
-        );
-    }
+    let performer = host_performer(cfg, model)?;
     let (opener, port_name, sim) = match &cfg.pico.port {
         PortSpec::Sim => {
             let pair = PtyPair::open()?;

@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context};
 use serde_json::json;
 use vigil_actors::classifier::boardsim::pico::Observation;
 use vigil_actors::classifier::boardsim::{
-    model, PicoSim, PicoSimConfig, PtyPair, ScaledClock, SimClock, WallClock,
+    PicoSim, PicoSimConfig, PtyPair, ScaledClock, SimClock, WallClock,
 };
 use vigil_actors::classifier::check_model;
 use vigil_wire::{Decoded, FrameDecoder, Message, PicoConfig};
@@ -115,12 +115,8 @@ fn pico(a: PicoArgs) -> CmdResult {
                 .bad_input()?;
             bytes
         }
-        None => {
-            eprintln!("vigil sim pico: no --model, using the simulator's stand-in model");
-            model::handmade()
-                .context("building the stand-in model")
-                .failed()?
-        }
+        // The model the Pico firmware ships with.
+        None => vigil_thermal::shipped::INT8.to_vec(),
     };
     let clock: Arc<dyn SimClock> = if a.speed == 1.0 {
         Arc::new(WallClock)

@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod eval;
 pub mod f32model;
 pub mod quantize;
+pub mod shipped;
 pub mod synth;
 
 pub use dataset::{load_dir, load_labelled_dir, load_paths, DatasetError, Label, Sample};

@@ -1,0 +1,133 @@
+//! The thermal side of the simulated station: the Pico simulator runs the shipped int8 model
+//! on synthetic scenes, the Pi classifies the same frames (int8 by default, the f32 reference
+//! with `engine = "f32"`) and records agreement; a person lights the LED through a rule.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn vigil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run vigil")
+}
+
+fn audit(data: &str, kind: &str) -> Vec<Value> {
+    let out = vigil(&[
+        "audit", "--data", data, "--kind", kind, "--format", "json", "--limit", "100000",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .expect("json")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn run_station(engine: &str) -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let config = tmp.path().join("station.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[schedule]
+timezone = "UTC"
+[classifier]
+engine = "{engine}"
+[gpio]
+backend = "sim"
+[[gpio.output]]
+name = "led"
+pin = 18
+[[gpio.rule]]
+name = "person-led"
+on = "Detection"
+match = {{ class = "person", engine = "pico-int8" }}
+set = "led"
+level = "high"
+for = "5s"
+"#
+        ),
+    )
+    .expect("config");
+    let data = tmp.path().join("data").display().to_string();
+    let out = vigil(&[
+        "start",
+        "--config",
+        &config.display().to_string(),
+        "--data",
+        &data,
+        "--clock",
+        "sim:2026-06-01T12:00:00Z@10x",
+        "--for",
+        "8s",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (tmp, data)
+}
+
+#[test]
+fn pico_and_pi_classify_the_same_frames_and_a_person_lights_the_led() {
+    let (_tmp, data) = run_station("int8");
+    let frames = audit(&data, "ThermalFrame");
+    assert!(frames.len() >= 10, "{} frames", frames.len());
+    assert!(frames
+        .iter()
+        .all(|f| f["source"] == "pico" && !f["origin"].is_null()));
+    let detections = audit(&data, "Detection");
+    let host: Vec<&Value> = detections
+        .iter()
+        .filter(|d| d["source"] == "classifier")
+        .collect();
+    assert!(host.iter().all(|d| d["payload"]["engine"] == "host-int8"));
+    assert!(
+        detections.iter().any(|d| d["payload"]["class"] == "person"),
+        "the walking person is seen"
+    );
+    let compared = audit(&data, "DetectionCompared");
+    assert!(!compared.is_empty());
+    // Same int8 engine, same model, same frames: bit-identical answers.
+    assert!(
+        compared.iter().all(|c| c["payload"]["agree"] == true),
+        "{compared:?}"
+    );
+    let led = audit(&data, "OutputChanged");
+    assert!(
+        led.iter()
+            .any(|o| o["payload"]["rule"] == "person-led" && o["payload"]["high"] == true),
+        "{led:?}"
+    );
+    let out = vigil(&["replay", "--data", &data, "--check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn the_f32_engine_classifies_with_the_reference_model() {
+    let (_tmp, data) = run_station("f32");
+    let detections = audit(&data, "Detection");
+    let host: Vec<&Value> = detections
+        .iter()
+        .filter(|d| d["source"] == "classifier")
+        .collect();
+    assert!(!host.is_empty());
+    assert!(
+        host.iter().all(|d| d["payload"]["engine"] == "host-f32"),
+        "{host:?}"
+    );
+    assert!(!audit(&data, "DetectionCompared").is_empty());
+}
