@@ -630,9 +630,8 @@ impl RawGpio {
         }
         let mut sim_presses = Vec::with_capacity(self.sim_press.len());
         for p in &self.sim_press {
-            let bad = |span: Range<usize>, msg: String| {
-                ctx.invalid(Some(&span), Problem::SimPress(msg))
-            };
+            let bad =
+                |span: Range<usize>, msg: String| ctx.invalid(Some(&span), Problem::SimPress(msg));
             if self.backend != GpioBackend::Sim {
                 return Err(bad(
                     p.input.span(),
@@ -641,8 +640,11 @@ impl RawGpio {
             }
             let name = p.input.get_ref();
             if !self.input.iter().any(|i| &i.name.get_ref().0 == name) {
-                let declared: Vec<&str> =
-                    self.input.iter().map(|i| i.name.get_ref().0.as_str()).collect();
+                let declared: Vec<&str> = self
+                    .input
+                    .iter()
+                    .map(|i| i.name.get_ref().0.as_str())
+                    .collect();
                 return Err(bad(
                     p.input.span(),
                     format!(
