@@ -489,3 +489,32 @@ fn unreadable_file() {
         other => panic!("expected a read error, got {other:?}"),
     }
 }
+
+#[test]
+fn sim_presses_name_a_declared_input_a_sim_backend_and_an_rfc3339_time() {
+    let pins = "[gpio]\nbackend = \"sim\"\n[[gpio.input]]\nname = \"button\"\npin = 17\n";
+    let ok =
+        format!("{pins}[[gpio.sim_press]]\ninput = \"button\"\nat = \"2026-06-01T05:00:00Z\"\n");
+    let cfg = Config::parse(&ok, "t.toml").expect("valid");
+    assert_eq!(cfg.gpio.sim_presses.len(), 1);
+    assert_eq!(cfg.gpio.sim_presses[0].at_us, 1_780_290_000_000_000);
+    assert_refused(
+        &format!("{pins}[[gpio.sim_press]]\ninput = \"buton\"\nat = \"2026-06-01T05:00:00Z\"\n"),
+        7,
+        9,
+        "not a declared gpio input (declared: button)",
+    );
+    assert_refused(
+        &format!("{pins}[[gpio.sim_press]]\ninput = \"button\"\nat = \"5 o'clock\"\n"),
+        8,
+        6,
+        "is not RFC 3339",
+    );
+    let real = "[gpio]\nbackend = \"rppal\"\n[[gpio.input]]\nname = \"button\"\npin = 17\n";
+    assert_refused(
+        &format!("{real}[[gpio.sim_press]]\ninput = \"button\"\nat = \"2026-06-01T05:00:00Z\"\n"),
+        7,
+        9,
+        "needs `backend = \"sim\"`",
+    );
+}
