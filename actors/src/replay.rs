@@ -59,6 +59,84 @@ impl<C: Core> ReplayCore for C {
     }
 }
 
+/// Where live runs put their deadlines among the events, from the decisions taken at a
+/// deadline (they record the last seq their core had seen, see [`Envelope::after`]).
+///
+/// Replay puts a deadline before an event when it is due by the event's timestamp. Live, a
+/// deadline and an event that arrive close together can be taken in the other order (the
+/// event was recorded just before the deadline but delivered just after it). For every
+/// deadline that produced a decision the log says which: collect these hints in a first pass
+/// over the log ([`DeadlineHints::note`], then [`DeadlineHints::finish`]) and give them to
+/// [`Replay::with_hints`].
+#[derive(Debug, Default, Clone)]
+pub struct DeadlineHints {
+    by_source: BTreeMap<Source, SourceHints>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct SourceHints {
+    /// (after, deadline), sorted by `after` once finished.
+    raw: Vec<(u64, UtcMicros)>,
+    /// Latest deadline among hints with `after` below index i+1.
+    prefix_max: Vec<UtcMicros>,
+    /// Earliest deadline among hints from index i on.
+    suffix_min: Vec<UtcMicros>,
+}
+
+impl DeadlineHints {
+    /// Note one envelope of the log (only deadline decisions carry a hint).
+    pub fn note(&mut self, env: &Envelope) {
+        if let Some(after) = env.after {
+            self.by_source
+                .entry(env.source)
+                .or_default()
+                .raw
+                .push((after, env.ts));
+        }
+    }
+
+    /// Index the hints; call once after the first pass.
+    pub fn finish(&mut self) {
+        for h in self.by_source.values_mut() {
+            h.raw.sort_unstable();
+            let mut max = UtcMicros::MIN;
+            h.prefix_max = h
+                .raw
+                .iter()
+                .map(|(_, d)| {
+                    max = max.max(*d);
+                    max
+                })
+                .collect();
+            let mut min = UtcMicros::MAX;
+            let mut suffix: Vec<UtcMicros> = h
+                .raw
+                .iter()
+                .rev()
+                .map(|(_, d)| {
+                    min = min.min(*d);
+                    min
+                })
+                .collect();
+            suffix.reverse();
+            h.suffix_min = suffix;
+        }
+    }
+
+    /// For the core of `source` about to see event `seq`: the deadline it must have reached
+    /// (live took it before this event), and the first deadline it must not take yet (live
+    /// took this event first).
+    fn bounds(&self, source: Source, seq: u64) -> (Option<UtcMicros>, Option<UtcMicros>) {
+        let Some(h) = self.by_source.get(&source) else {
+            return (None, None);
+        };
+        let i = h.raw.partition_point(|(after, _)| *after < seq);
+        let lower = i.checked_sub(1).and_then(|j| h.prefix_max.get(j)).copied();
+        let upper = h.suffix_min.get(i).copied();
+        (lower, upper)
+    }
+}
+
 /// Builds the cores a starting supervisor runs.
 pub type CoreFactory = dyn Fn() -> Vec<Box<dyn ReplayCore>>;
 
@@ -135,6 +213,7 @@ pub struct Replay<'f> {
     report: ReplayReport,
     /// Every (source, kind) some core decides: recorded outside a session, it is forged.
     decided: Vec<(Source, EventKind)>,
+    hints: DeadlineHints,
 }
 
 impl std::fmt::Debug for Replay<'_> {
@@ -160,7 +239,14 @@ impl<'f> Replay<'f> {
             last_seq: 0,
             report: ReplayReport::default(),
             decided,
+            hints: DeadlineHints::default(),
         }
+    }
+
+    /// Use the deadline placement recorded in the log (see [`DeadlineHints`]).
+    pub fn with_hints(mut self, hints: DeadlineHints) -> Self {
+        self.hints = hints;
+        self
     }
 
     fn mismatch(&mut self, seq: u64, source: Source, problem: String) {
@@ -245,11 +331,14 @@ impl<'f> Replay<'f> {
             self.last_seq = env.seq;
             return;
         };
-        // Deadlines that passed before this event fire first, each at its own instant.
+        // Deadlines that passed before this event fire first, each at its own instant — except
+        // where the log records that live took them in the other order.
         for (core, queue) in run.cores.iter_mut().zip(run.pending.iter_mut()) {
+            let (lower, upper) = self.hints.bounds(core.source(), env.seq);
+            let reach = lower.map_or(env.ts, |l| l.max(env.ts));
             let mut guard = 0;
             while let Some(d) = core.deadline() {
-                if d > env.ts || guard > 100_000 {
+                if d > reach || upper.is_some_and(|u| d >= u) || guard > 100_000 {
                     break;
                 }
                 guard += 1;

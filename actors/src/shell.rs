@@ -57,6 +57,8 @@ pub struct Shell<C: Core> {
     work: Option<mpsc::Sender<Work<C::Command>>>,
     worker: Option<JoinHandle<()>>,
     timer: Option<SpawnHandle>,
+    /// The last seq delivered to the core.
+    seen: u64,
 }
 
 impl<C: Core> std::fmt::Debug for Shell<C> {
@@ -108,14 +110,20 @@ impl<C: Core> Shell<C> {
             work,
             worker,
             timer: None,
+            seen: 0,
         }
     }
 
-    fn act(&mut self, intents: Vec<Intent<C::Command>>, now: UtcMicros) {
+    /// Perform intents. Decisions taken at a deadline (`at_deadline`) record the last seq the
+    /// core had seen, so replay puts the deadline at the same place among the events.
+    fn act(&mut self, intents: Vec<Intent<C::Command>>, now: UtcMicros, at_deadline: bool) {
         let mut events = Vec::new();
         for intent in intents {
             match intent {
-                Intent::Emit(ev) => events.push(NewEvent::new(now, self.core.source(), ev)),
+                Intent::Emit(ev) => {
+                    let ev = NewEvent::new(now, self.core.source(), ev);
+                    events.push(if at_deadline { ev.after(self.seen) } else { ev });
+                }
                 Intent::Do(cmd) => {
                     if let Some(w) = &self.work {
                         if w.send(Work::Do(cmd, now)).is_err() {
@@ -160,7 +168,7 @@ impl<C: Core> Shell<C> {
             }
             guard += 1;
             let intents = self.core.on_tick(d);
-            self.act(intents, d);
+            self.act(intents, d, true);
         }
     }
 }
@@ -217,9 +225,10 @@ impl<C: Core> Actor for Shell<C> {
 impl<C: Core> Handler<Committed> for Shell<C> {
     type Result = ();
     fn handle(&mut self, msg: Committed, ctx: &mut Self::Context) {
+        self.seen = msg.0.seq;
         let intents = self.core.on_event(&msg.0);
         let now = self.clock.now().max(msg.0.ts);
-        self.act(intents, now);
+        self.act(intents, now, false);
         self.arm(ctx);
     }
 }

@@ -12,7 +12,12 @@
 //! | 5 | schema  | uint             | schema version of the payload |
 //! | 6 | origin  | nil or array(4)  | board events: `[device, boot, seq, device_ts]` |
 //! | 7 | payload | bin              | the payload, itself a MessagePack map with field names |
+//! | 8 | after   | uint (optional)  | decisions taken at a deadline: the last seq the deciding core had seen |
 //!
+//! Element 8 is present only on decisions an actor core took at a deadline (a tick): it tells
+//! replay exactly which events the core had seen when the deadline fired, so a deadline and
+//! an event that arrived around the same time are replayed in the order they really happened.
+//! Records without it have eight elements.
 //! The payload is nested as `bin` so that a reader can filter on the header without decoding
 //! it, and so that old payload versions can be upcast one kind at a time.
 
@@ -49,6 +54,8 @@ pub struct NewEvent {
     pub origin: Option<BoardOrigin>,
     /// The payload.
     pub event: Event,
+    /// For a decision taken at a deadline: the last seq its core had seen.
+    pub after: Option<u64>,
 }
 
 impl NewEvent {
@@ -59,7 +66,15 @@ impl NewEvent {
             source,
             origin: None,
             event: event.into(),
+            after: None,
         }
+    }
+
+    /// The same event, marked as a decision taken at a deadline after the core had seen
+    /// events up to `seq`.
+    pub fn after(mut self, seq: u64) -> Self {
+        self.after = Some(seq);
+        self
     }
 
     /// The same event, marked as coming from a board.
@@ -85,6 +100,7 @@ impl NewEvent {
             kind.current_schema(),
             self.origin.as_ref(),
             &self.event.encode_payload(),
+            self.after,
         )
     }
 }
@@ -100,12 +116,13 @@ pub fn encode_raw(
     schema: u16,
     origin: Option<&BoardOrigin>,
     payload: &[u8],
+    after: Option<u64>,
 ) -> Vec<u8> {
     use rmp::encode as e;
-    let mut out = Vec::with_capacity(payload.len() + 48);
+    let mut out = Vec::with_capacity(payload.len() + 56);
     // Writing into a Vec cannot fail.
     let w = &mut out;
-    let _ = e::write_array_len(w, 8);
+    let _ = e::write_array_len(w, if after.is_some() { 9 } else { 8 });
     let _ = e::write_uint(w, seq);
     let _ = e::write_sint(w, ts);
     let _ = e::write_str(w, source.as_str());
@@ -125,6 +142,9 @@ pub fn encode_raw(
         }
     }
     let _ = e::write_bin(w, payload);
+    if let Some(a) = after {
+        let _ = e::write_uint(w, a);
+    }
     out
 }
 
@@ -188,6 +208,8 @@ pub struct RecordHeader<'a> {
     pub origin: Option<BoardOrigin>,
     /// Raw payload bytes.
     pub payload: &'a [u8],
+    /// For a decision taken at a deadline: the last seq its core had seen.
+    pub after: Option<u64>,
 }
 
 fn read_str<'a>(rd: &mut &'a [u8], what: &str) -> Result<&'a str, DecodeError> {
@@ -217,8 +239,11 @@ impl<'a> RecordHeader<'a> {
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut rd = bytes;
         let n = rmp::decode::read_array_len(&mut rd).map_err(|e| malformed("record", e))?;
-        if n != 8 {
-            return Err(malformed("record", format!("array of {n}, expected 8")));
+        if n != 8 && n != 9 {
+            return Err(malformed(
+                "record",
+                format!("array of {n}, expected 8 or 9"),
+            ));
         }
         let seq = read_u64(&mut rd, "seq")?;
         let ts = read_i64(&mut rd, "ts")?;
@@ -250,12 +275,25 @@ impl<'a> RecordHeader<'a> {
             })
         };
         let len = rmp::decode::read_bin_len(&mut rd).map_err(|e| malformed("payload", e))? as usize;
-        if rd.len() != len {
+        if rd.len() < len {
             return Err(malformed(
                 "payload",
                 format!("{} bytes present, header says {len}", rd.len()),
             ));
         }
+        let (payload, mut rest) = rd.split_at(len);
+        let after = if n == 9 {
+            Some(read_u64(&mut rest, "after")?)
+        } else {
+            None
+        };
+        if !rest.is_empty() {
+            return Err(malformed(
+                "record",
+                format!("{} bytes after the last element", rest.len()),
+            ));
+        }
+        rd = payload;
         Ok(RecordHeader {
             seq,
             ts,
@@ -265,6 +303,7 @@ impl<'a> RecordHeader<'a> {
             schema,
             origin,
             payload: rd,
+            after,
         })
     }
 
@@ -321,6 +360,8 @@ pub struct Envelope {
     pub origin: Option<BoardOrigin>,
     /// The typed payload.
     pub payload: Event,
+    /// For a decision taken at a deadline: the last seq its core had seen.
+    pub after: Option<u64>,
     /// Chain hash of the previous record.
     pub prev: Hash,
     /// Chain hash of this record.
@@ -340,6 +381,7 @@ impl Envelope {
             schema: h.schema,
             origin: h.origin,
             payload: h.decode_event()?,
+            after: h.after,
             prev,
             hash,
         })
@@ -357,6 +399,7 @@ impl Envelope {
             schema: kind.current_schema(),
             origin: ev.origin,
             payload: ev.event,
+            after: ev.after,
             prev: [0; 32],
             hash: [0; 32],
         }
@@ -410,6 +453,7 @@ mod tests {
             9,
             None,
             &payload,
+            None,
         );
         let err = Envelope::decode(&bytes, [0; 32], [0; 32]).expect_err("v9 unknown");
         assert!(

@@ -100,6 +100,13 @@ fn no_fixture_is_orphaned() {
         };
         let text = fs::read_to_string(&path).expect("read");
         let bytes = hex::decode(text.trim()).expect("hex");
+        if let Some(v) = stem.strip_prefix("decision.v") {
+            let v: u16 = v.parse().expect("decision record version");
+            assert_eq!(v, 1, "unknown decision record layout version in {name}");
+            let h = RecordHeader::decode(&bytes).expect("decision record fixture decodes");
+            assert!(h.after.is_some(), "{name} carries `after`");
+            continue;
+        }
         if let Some(v) = stem.strip_prefix("record.v") {
             let v: u16 = v.parse().expect("record version");
             assert_eq!(v, 1, "unknown record layout version in {name}");
@@ -133,6 +140,32 @@ fn record_layout_matches_fixture() {
     assert_eq!(env.class, DataClass::Core);
     assert_eq!(env.origin, ev.origin);
     assert_eq!(env.payload, ev.event);
+}
+
+/// A decision taken at a deadline carries a ninth element: the last seq its core had seen.
+#[test]
+fn decision_record_layout_matches_fixture() {
+    let ev = NewEvent::new(
+        1_780_286_400_000_000,
+        Source::Gpio,
+        sample(EventKind::OutputChanged),
+    )
+    .after(41);
+    let bytes = ev.encode(42, DataClass::General);
+    check("decision.v1.hex", &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let env = Envelope::decode(&bytes, [0; 32], [0; 32]).expect("decodes");
+    assert_eq!((env.seq, env.after), (42, Some(41)));
+    let plain = NewEvent::new(1, Source::Gpio, sample(EventKind::OutputChanged))
+        .encode(42, DataClass::General);
+    assert_eq!(
+        Envelope::decode(&plain, [0; 32], [0; 32])
+            .expect("decodes")
+            .after,
+        None
+    );
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(RecordHeader::decode(&trailing).is_err());
 }
 
 /// Kind, source and class codes are stored in index keys: they may only be appended to.

@@ -338,6 +338,7 @@ impl Store {
                 schema: kind.current_schema(),
                 origin: ev.origin,
                 payload: ev.event.clone(),
+                after: ev.after,
                 prev,
                 hash,
             });

@@ -152,7 +152,7 @@ impl CameraPerformer {
         };
         let actual = at(started);
         self.failures = 0;
-        let event = match self.writer.write(&frame, scheduled, actual) {
+        let event: vigil_events::Event = match self.writer.write(&frame, scheduled, actual) {
             Ok(WriteOutcome::Written(fc)) => fc.into(),
             Ok(WriteOutcome::Skipped(skip)) => skip.into(),
             Err(e) => {
@@ -165,12 +165,7 @@ impl CameraPerformer {
                 .into()
             }
         };
-        vec![NewEvent {
-            ts: at(started),
-            source: Source::Camera,
-            origin: None,
-            event,
-        }]
+        vec![NewEvent::new(at(started), Source::Camera, event)]
     }
 
     fn fault(&mut self, error: String, ts: UtcMicros) -> NewEvent {

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use serde_json::json;
-use vigil_actors::replay::Replay;
+use vigil_actors::replay::{DeadlineHints, Replay};
 use vigil_actors::station::replay_cores;
 
 use crate::cmd::common::{open_store_for_reading, DataArgs};
@@ -41,7 +41,16 @@ pub struct ReplayArgs {
 pub fn run(args: ReplayArgs) -> CmdResult {
     let store = open_store_for_reading(&args.data)?;
     let factory = replay_cores;
-    let mut replay = Replay::new(&factory, args.from);
+    // First pass: where live runs took their deadlines among the events.
+    let mut hints = DeadlineHints::default();
+    for env in store.scan(1) {
+        let env = env
+            .map_err(|e| anyhow!(e).context("reading the log (run `vigil verify`)"))
+            .check_failed()?;
+        hints.note(&env);
+    }
+    hints.finish();
+    let mut replay = Replay::new(&factory, args.from).with_hints(hints);
     for env in store.scan(1) {
         let env = env
             .map_err(|e| anyhow!(e).context("reading the log (run `vigil verify`)"))
