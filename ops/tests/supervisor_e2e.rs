@@ -267,3 +267,32 @@ fn data_dir_that_cannot_be_created_is_refused_with_its_path() {
         "nothing written"
     );
 }
+
+/// The built-in default — every board simulated, camera, GPIO rules, classifier, power — runs
+/// and every decision it records is re-derived by replay.
+#[test]
+fn the_builtin_default_station_replays_cleanly() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data").display().to_string();
+    let out = run(&[
+        "start",
+        "--data",
+        &data,
+        "--clock",
+        "sim:2026-06-01T03:50:00Z@3600x",
+        "--for",
+        "5s",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&["replay", "--data", &data, "--check", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("replay json");
+    for source in ["clock", "gpio", "classifier", "power"] {
+        assert!(
+            report["decisions"]["by_source"][source]["checked"].as_u64() > Some(0),
+            "no {source} decisions: {report}"
+        );
+    }
+    let out = run(&["verify", "--data", &data]);
+    assert!(out.status.success(), "{}", text(&out));
+}
