@@ -48,6 +48,15 @@ enum Command {
     Export(cmd::store_cmds::ExportArgs),
     /// Import a msgpack export into an empty store.
     Import(cmd::store_cmds::ImportArgs),
+    /// Thermal datasets (synthetic labelled frames).
+    #[command(subcommand)]
+    Dataset(cmd::thermal_cmds::DatasetCommand),
+    /// Train the thermal model (runs the vigil-train executable next to vigil).
+    Train(cmd::thermal_cmds::TrainArgs),
+    /// Quantize an f32 thermal model to int8; report its size and f32 vs int8 accuracy.
+    Quantize(cmd::thermal_cmds::QuantizeArgs),
+    /// Classify thermal frames (CSV files or directories) with the int8 model.
+    Classify(cmd::thermal_cmds::ClassifyArgs),
     /// Assemble the frames the log lists into a video (hashes checked).
     Timelapse(cmd::timelapse::TimelapseArgs),
     /// Board simulators.
@@ -71,6 +80,10 @@ fn main() -> ExitCode {
         Command::Load(a) => cmd::store_cmds::load(a),
         Command::Export(a) => cmd::store_cmds::export(a),
         Command::Import(a) => cmd::store_cmds::import(a),
+        Command::Dataset(c) => cmd::thermal_cmds::dataset(c),
+        Command::Train(a) => cmd::thermal_cmds::train(a),
+        Command::Quantize(a) => cmd::thermal_cmds::quantize(a),
+        Command::Classify(a) => cmd::thermal_cmds::classify(a),
         Command::Timelapse(a) => cmd::timelapse::run(a),
         Command::Sim(c) => cmd::sim_cmds::run(c),
         Command::Wire(c) => cmd::wire_cmds::run(c),

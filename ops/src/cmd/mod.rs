@@ -7,5 +7,6 @@ pub mod replay;
 pub mod sim_cmds;
 pub mod start;
 pub mod store_cmds;
+pub mod thermal_cmds;
 pub mod timelapse;
 pub mod wire_cmds;

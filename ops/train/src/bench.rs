@@ -1,0 +1,307 @@
+//! Benchmarks: host latency of the int8 engine against burn's f32 forward (measured in the
+//! same run, on the same frames), model sizes, and the RP2040 cost estimated from an
+//! instruction count of the int8 path.
+//!
+//! # The RP2040 estimate
+//!
+//! The int8 engine's loops are walked over the model's real geometry (valid kernel taps
+//! only: taps in the zero padding are skipped by the engine too) and every loop body is
+//! charged the cycles of the Cortex-M0+ instructions it compiles to. The M0+ (ARMv6-M, TRM
+//! table 3-1) takes 1 cycle per ALU instruction, 2 per load or store, 1 per `MULS` (RP2040
+//! has the single-cycle 32 × 32 multiplier option), 2 per taken branch and 1 per untaken
+//! one, has no SIMD, no 32 × 32 → 64 multiply and no divide instruction (`i64` products and
+//! divisions are library calls). The per-body charges are in [`CycleCosts`]; the model
+//! bytes are assumed to be served from the XIP cache (the model is a few KB) and the arena
+//! from SRAM, both without wait states.
+
+use std::time::Instant;
+
+use burn::tensor::{Tensor, TensorData};
+use vigil_int8::reference::F32Model;
+use vigil_int8::{Layer, Model, Shape, Weights};
+use vigil_thermal::dataset::to_centi;
+
+use crate::arch::{H, W};
+use crate::data::Prepared;
+use crate::net::{values, Net};
+use crate::train::cpu;
+use crate::TrainError;
+
+/// Cortex-M0+ cycles charged per loop body of the int8 engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CycleCosts {
+    /// One multiply-accumulate with plain int8 weights: 2 `LDRSB` (2 + 2), `SUBS` zero point,
+    /// `MULS`, `ADDS`, index increment, 2 bounds checks (`CMP` + untaken `BHS`, 2 + 2),
+    /// loop `CMP` + taken `BNE` (1 + 2), one register spill (2).
+    pub mac: u64,
+    /// Extra per multiply-accumulate with codebook weights: bit offset `MULS`, shift and
+    /// mask, an index `LDRB`, a codebook `LDRSB`, two bounds checks, the variant match.
+    pub codebook_extra: u64,
+    /// One kernel tap inside the frame: column tap computation and padding checks, input
+    /// and weight base offsets (3 `MULS`, adds), inner loop setup and the column loop.
+    pub tap: u64,
+    /// One kernel tap in the zero padding: the tap computation and the `continue`.
+    pub skipped_tap: u64,
+    /// One kernel row: row tap computation, checks and loop.
+    pub row: u64,
+    /// One output value of a weighted layer: bias (4 `LDRB` + shifts, no unaligned loads on
+    /// the M0+), the channel's multiplier and shift, the saturating left shift, the 64-bit
+    /// rounding doubling high multiply (`__aeabi_lmul` and 64-bit adds and shifts), the
+    /// rounding right shift, zero point, clamp, store, loop.
+    pub output: u64,
+    /// One element of a pooling window: offsets, bounds check, `LDRSB`, compare and select,
+    /// sum, loop.
+    pub pool_elem: u64,
+    /// One pooling output: loop, store.
+    pub pool_output: u64,
+    /// One integer division (`__aeabi_idiv` in software; average pools and the frame mean).
+    pub division: u64,
+    /// One element of a global average: offset, bounds check, `LDRSB`, add, loop.
+    pub gap_elem: u64,
+    /// One reading summed for the frame mean: `LDRSH`, add, loop.
+    pub mean_elem: u64,
+    /// One input value: `LDRSH`, saturating subtract, the requantization of
+    /// [`CycleCosts::output`], zero point, clamp, store, loop.
+    pub input_elem: u64,
+    /// Per inference: argmax, softmax table look-ups, the per-mille divisions, calls.
+    pub fixed: u64,
+}
+
+impl Default for CycleCosts {
+    fn default() -> Self {
+        CycleCosts {
+            mac: 16,
+            codebook_extra: 15,
+            tap: 20,
+            skipped_tap: 8,
+            row: 9,
+            output: 130,
+            pool_elem: 15,
+            pool_output: 10,
+            division: 100,
+            gap_elem: 10,
+            mean_elem: 6,
+            input_elem: 100,
+            fixed: 1_500,
+        }
+    }
+}
+
+/// The estimated cost of one layer (or of the input quantization).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerCost {
+    /// Layer name (`input` for the input quantization).
+    pub name: String,
+    /// Output shape.
+    pub shape: Shape,
+    /// Multiply-accumulates.
+    pub macs: u64,
+    /// Cycles.
+    pub cycles: u64,
+}
+
+/// RP2040 system clock the estimate is quoted at.
+pub const RP2040_HZ: u64 = 133_000_000;
+
+/// Number of kernel taps along one axis: (inside the input, in the padding) summed over all
+/// output positions.
+fn taps_1d(out: usize, k: u8, stride: u8, pad: u8, size: usize) -> (u64, u64) {
+    let (mut inside, mut padding) = (0u64, 0u64);
+    for o in 0..out {
+        for kk in 0..usize::from(k) {
+            let i = (o * usize::from(stride) + kk).checked_sub(usize::from(pad));
+            if i.is_some_and(|i| i < size) {
+                inside += 1;
+            } else {
+                padding += 1;
+            }
+        }
+    }
+    (inside, padding)
+}
+
+/// Cycle estimate per layer of an int8 model, input quantization first.
+pub fn rp2040_estimate(model: &Model<'_>, c: &CycleCosts) -> Vec<LayerCost> {
+    let input = model.input_shape();
+    let pixels = (input.h * input.w) as u64;
+    let mut out = vec![LayerCost {
+        name: "input".into(),
+        shape: input,
+        macs: 0,
+        cycles: pixels * c.mean_elem + c.division + input.len() as u64 * c.input_elem + c.fixed,
+    }];
+    for (i, layer) in model.layers().iter().enumerate() {
+        let (Some(s), Some(d)) = (model.tensor_shape(i), model.tensor_shape(i + 1)) else {
+            continue;
+        };
+        let mac_cost = |a: &vigil_int8::Affine<'_>| match a.weights {
+            Weights::Plain(_) => c.mac,
+            Weights::Codebook { .. } => c.mac + c.codebook_extra,
+        };
+        let (macs, cycles) = match layer {
+            Layer::Conv2d(g, a) | Layer::DepthwiseConv2d(g, a) => {
+                let (ty, _) = taps_1d(d.h, g.kh, g.stride_h, g.pad_h, s.h);
+                let (tx, px) = taps_1d(d.w, g.kw, g.stride_w, g.pad_w, s.w);
+                // Summed over all output positions of one channel: `ty · tx` taps fall inside
+                // the input, `ty · px` on valid rows fall in the column padding; rows in the
+                // row padding (`py` of them per column) cost only their row check.
+                let valid_taps = ty * tx * d.c as u64;
+                let skipped = ty * px * d.c as u64;
+                let rows = (d.h * d.w * d.c * usize::from(g.kh)) as u64;
+                let per_tap = if matches!(layer, Layer::Conv2d(..)) {
+                    s.c as u64
+                } else {
+                    1
+                };
+                let macs = valid_taps * per_tap;
+                (
+                    macs,
+                    macs * mac_cost(a)
+                        + valid_taps * c.tap
+                        + skipped * c.skipped_tap
+                        + rows * c.row
+                        + d.len() as u64 * c.output,
+                )
+            }
+            Layer::Dense(a) => {
+                let macs = (s.len() * d.len()) as u64;
+                (macs, macs * mac_cost(a) + d.len() as u64 * c.output)
+            }
+            Layer::MaxPool(g) | Layer::AvgPool(g) => {
+                let window = u64::from(g.kh) * u64::from(g.kw);
+                let per_out = c.pool_output
+                    + if matches!(layer, Layer::AvgPool(_)) {
+                        c.division
+                    } else {
+                        0
+                    };
+                (0, d.len() as u64 * (window * c.pool_elem + per_out))
+            }
+            Layer::GlobalAvgPool => (
+                0,
+                s.len() as u64 * c.gap_elem + s.c as u64 * (c.division + c.pool_output),
+            ),
+        };
+        out.push(LayerCost {
+            name: layer.name().to_string(),
+            shape: d,
+            macs,
+            cycles,
+        });
+    }
+    out
+}
+
+/// Host latency figures, per frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latency {
+    /// Frames per measurement pass.
+    pub frames: usize,
+    /// int8 engine (input quantization included), µs per frame.
+    pub int8_us: f64,
+    /// burn f32, one frame per forward (tensor in, logits out), µs per frame.
+    pub burn_us: f64,
+    /// burn f32 in batches of 64, µs per frame.
+    pub burn_batched_us: f64,
+    /// vigil's f32 reference (plain loops), µs per frame.
+    pub reference_us: f64,
+    /// Frames on which the int8 and burn classes agree.
+    pub agree: usize,
+}
+
+fn time_per_frame(frames: usize, min_secs: f64, mut pass: impl FnMut()) -> f64 {
+    pass(); // warm-up
+    let start = Instant::now();
+    let mut passes = 0u32;
+    loop {
+        pass();
+        passes += 1;
+        let el = start.elapsed().as_secs_f64();
+        if el >= min_secs {
+            return el * 1e6 / (f64::from(passes) * frames.max(1) as f64);
+        }
+    }
+}
+
+/// Measures per-frame latency of the int8 engine, burn f32 and the f32 reference on the
+/// same frames (°C), each repeated for at least `min_secs`.
+pub fn latency(
+    f32_model: &F32Model,
+    int8_bytes: &[u8],
+    frames: &[Vec<f32>],
+    min_secs: f64,
+) -> Result<Latency, TrainError> {
+    if frames.is_empty() {
+        return Err(TrainError::BadArgument("no frames to benchmark".into()));
+    }
+    let model = Model::parse(int8_bytes).map_err(|e| TrainError::Int8(e.to_string()))?;
+    let mut arena = vec![0i8; model.arena_len()];
+    let centi: Vec<Vec<i16>> = frames.iter().map(|f| to_centi(f)).collect();
+    let mut int8_classes = vec![0usize; frames.len()];
+    let mut int8_err = None;
+    let int8_us = time_per_frame(frames.len(), min_secs, || {
+        for (k, f) in centi.iter().enumerate() {
+            match model.infer(std::hint::black_box(f), &mut arena) {
+                Ok(r) => int8_classes[k] = r.class,
+                Err(e) => int8_err = Some(e),
+            }
+        }
+    });
+    if let Some(e) = int8_err {
+        return Err(TrainError::Int8(e.to_string()));
+    }
+
+    let device = cpu();
+    let (arch, net) = Net::from_f32(f32_model, &device)?;
+    let labelled: Vec<_> = frames
+        .iter()
+        .map(|f| (vigil_thermal::Label::Background, f.clone()))
+        .collect();
+    let prepared = Prepared::new(&arch.inputs, &labelled)?;
+    let per = prepared.channels * H * W;
+    let mut burn_classes = vec![0usize; frames.len()];
+    let mut burn_err = None;
+    let burn_us = time_per_frame(frames.len(), min_secs, || {
+        for (k, cls) in burn_classes.iter_mut().enumerate() {
+            let x = Tensor::<4>::from_data(
+                TensorData::new(
+                    prepared.inputs[k * per..(k + 1) * per].to_vec(),
+                    [1, prepared.channels, H, W],
+                ),
+                &device,
+            );
+            match values(net.forward(&arch, x, None)) {
+                Ok(logits) => *cls = vigil_int8::reference::argmax(&logits),
+                Err(e) => burn_err = Some(e),
+            }
+        }
+    });
+    if let Some(e) = burn_err {
+        return Err(e);
+    }
+    let idx: Vec<usize> = (0..frames.len()).collect();
+    let burn_batched_us = time_per_frame(frames.len(), min_secs, || {
+        for chunk in idx.chunks(64) {
+            let x = prepared.inputs(chunk, None, &device);
+            let _ = std::hint::black_box(values(net.forward(&arch, x, None)));
+        }
+    });
+    let reference_us = time_per_frame(frames.len(), min_secs, || {
+        for f in frames {
+            let _ = std::hint::black_box(f32_model.forward(f));
+        }
+    });
+    let agree = int8_classes
+        .iter()
+        .zip(&burn_classes)
+        .filter(|(a, b)| a == b)
+        .count();
+    Ok(Latency {
+        frames: frames.len(),
+        int8_us,
+        burn_us,
+        burn_batched_us,
+        reference_us,
+        agree,
+    })
+}

@@ -1,0 +1,147 @@
+//! Frames as network inputs: channels derived exactly as vigil's f32 reference derives them,
+//! stored CHW for burn; the seeded train/validation split and mini-batches.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use vigil_int8::reference::{F32Input, F32Model};
+use vigil_thermal::synth::Rng;
+use vigil_thermal::Label;
+
+use crate::arch::{CLASSES, H, W};
+use crate::TrainError;
+
+/// Labelled frames turned into input tensors.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// Input channels per frame.
+    pub channels: usize,
+    /// `n × channels × 24 × 32` values, CHW per frame.
+    pub inputs: Vec<f32>,
+    /// Class index per frame.
+    pub labels: Vec<usize>,
+}
+
+impl Prepared {
+    /// Derives the input channels of every frame (°C, row-major 24 × 32).
+    pub fn new(inputs: &[F32Input], samples: &[(Label, Vec<f32>)]) -> Result<Self, TrainError> {
+        let shell = F32Model {
+            input_h: H,
+            input_w: W,
+            inputs: inputs.to_vec(),
+            layers: vec![],
+            n_classes: CLASSES,
+        };
+        let c = inputs.len();
+        let mut data = Vec::with_capacity(samples.len() * c * H * W);
+        for (_, frame) in samples {
+            // HWC from the reference itself, so both sides see the very same numbers.
+            let hwc = shell.input_tensor(frame)?;
+            for ch in 0..c {
+                data.extend((0..H * W).map(|p| hwc[p * c + ch]));
+            }
+        }
+        Ok(Prepared {
+            channels: c,
+            inputs: data,
+            labels: samples.iter().map(|(l, _)| l.index()).collect(),
+        })
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The input batch `[b, c, 24, 32]` of frames `idx`; `flip[k]` mirrors frame `k` left to
+    /// right (a person is a person either way round).
+    pub fn inputs(&self, idx: &[usize], flip: Option<&[bool]>, device: &Device) -> Tensor<4> {
+        let per = self.channels * H * W;
+        let mut v = Vec::with_capacity(idx.len() * per);
+        for (k, &i) in idx.iter().enumerate() {
+            let src = &self.inputs[i * per..(i + 1) * per];
+            if flip.is_some_and(|f| f.get(k).copied().unwrap_or(false)) {
+                for row in src.chunks(W) {
+                    v.extend(row.iter().rev());
+                }
+            } else {
+                v.extend_from_slice(src);
+            }
+        }
+        Tensor::from_data(TensorData::new(v, [idx.len(), self.channels, H, W]), device)
+    }
+
+    /// One-hot targets `[b, 3]` of frames `idx`.
+    pub fn targets(&self, idx: &[usize], device: &Device) -> Tensor<2> {
+        let mut v = vec![0f32; idx.len() * CLASSES];
+        for (k, &i) in idx.iter().enumerate() {
+            v[k * CLASSES + self.labels[i]] = 1.0;
+        }
+        Tensor::from_data(TensorData::new(v, [idx.len(), CLASSES]), device)
+    }
+}
+
+/// A seeded Fisher–Yates shuffle.
+pub fn shuffle(v: &mut [usize], rng: &mut Rng) {
+    for i in (1..v.len()).rev() {
+        let j = rng.below(i + 1);
+        v.swap(i, j);
+    }
+}
+
+/// Splits `0..n` into (train, validation) indices: a seeded shuffle, then `val_fraction` of
+/// the frames (at least one, at most `n − 1`) for validation. Both lists come back sorted.
+pub fn split(
+    n: usize,
+    val_fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>), TrainError> {
+    if n < 2 {
+        return Err(TrainError::BadArgument(format!(
+            "{n} labelled frame(s): at least 2 are needed to train and validate"
+        )));
+    }
+    if !(0.0..1.0).contains(&val_fraction) {
+        return Err(TrainError::BadArgument(format!(
+            "validation fraction {val_fraction} must be in [0, 1)"
+        )));
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut rng = Rng::new(seed ^ 0x5711_7000);
+    shuffle(&mut idx, &mut rng);
+    let n_val = ((n as f64 * val_fraction).round() as usize).clamp(1, n - 1);
+    let mut val = idx[..n_val].to_vec();
+    let mut train = idx[n_val..].to_vec();
+    val.sort_unstable();
+    train.sort_unstable();
+    Ok((train, val))
+}
+
+/// The samples at `idx`.
+pub fn pick(samples: &[(Label, Vec<f32>)], idx: &[usize]) -> Vec<(Label, Vec<f32>)> {
+    idx.iter().map(|&i| samples[i].clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_seeded_and_disjoint() {
+        let (t1, v1) = split(50, 0.2, 7).unwrap_or_default();
+        let (t2, v2) = split(50, 0.2, 7).unwrap_or_default();
+        assert_eq!((t1.clone(), v1.clone()), (t2, v2));
+        assert_eq!(v1.len(), 10);
+        assert!(v1.iter().all(|i| !t1.contains(i)));
+        let (_, v3) = split(50, 0.2, 8).unwrap_or_default();
+        assert_ne!(v1, v3);
+    }
+
+    #[test]
+    fn one_frame_cannot_be_split() {
+        assert!(matches!(split(1, 0.2, 1), Err(TrainError::BadArgument(_))));
+    }
+}
