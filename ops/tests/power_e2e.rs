@@ -5,38 +5,10 @@
 //! `esp32`, with their board origin) — and `vigil replay --check` re-derives the power
 //! decisions.
 
-use std::process::{Command, Output};
+mod common;
 
+use common::{audit, text, vigil};
 use serde_json::Value;
-
-fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run vigil")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn audit(data: &str, kind: &str) -> Vec<Value> {
-    let out = vigil(&[
-        "audit", "--data", data, "--kind", kind, "--format", "json", "--limit", "100000",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    serde_json::from_slice::<Value>(&out.stdout)
-        .expect("json")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
 
 /// Berlin, 2026-06-01: the day window is 04:00Z–16:30Z.
 const CONFIG: &str = r#"

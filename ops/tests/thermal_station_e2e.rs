@@ -2,33 +2,10 @@
 //! on synthetic scenes, the Pi classifies the same frames (int8 by default, the f32 reference
 //! with `engine = "f32"`) and records agreement; a person lights the LED through a rule.
 
-use std::process::{Command, Output};
+mod common;
 
+use common::{audit, vigil};
 use serde_json::Value;
-
-fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run vigil")
-}
-
-fn audit(data: &str, kind: &str) -> Vec<Value> {
-    let out = vigil(&[
-        "audit", "--data", data, "--kind", kind, "--format", "json", "--limit", "100000",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Value>(&out.stdout)
-        .expect("json")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
 
 fn run_station(engine: &str) -> (tempfile::TempDir, String) {
     let tmp = tempfile::tempdir().expect("tmp");

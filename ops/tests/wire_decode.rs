@@ -56,7 +56,11 @@ fn jsonl(out: &Output) -> Vec<serde_json::Value> {
 #[test]
 fn jsonl_has_one_line_per_frame_then_the_reject_counts() {
     let valid = valid_vectors();
-    assert_eq!(valid.len(), 18, "one vector per kind");
+    assert_eq!(
+        valid.len(),
+        vigil_wire::Kind::ALL.len(),
+        "one vector per kind"
+    );
     // Capture: a leading idle delimiter, every valid frame, then bad ones, then a partial frame.
     let mut capture = vec![0u8];
     for (_, bytes) in &valid {
@@ -81,8 +85,10 @@ fn jsonl_has_one_line_per_frame_then_the_reject_counts() {
         String::from_utf8_lossy(&out.stderr)
     );
     let lines = jsonl(&out);
-    // 18 valid + 5 bad + mixed (2 rejects + 1 heartbeat) frame lines, then the summary.
-    assert_eq!(lines.len(), 18 + 5 + 3 + 1);
+    // One valid frame per kind + 5 bad + mixed (2 rejects + 1 heartbeat) frame lines, then
+    // the summary.
+    let n = valid.len();
+    assert_eq!(lines.len(), n + 5 + 3 + 1);
     for (i, (name, _)) in valid.iter().enumerate() {
         let kind = name.trim_end_matches(".hex").split_once('_').unwrap().1;
         assert_eq!(lines[i]["ok"], true, "{name}");
@@ -93,7 +99,7 @@ fn jsonl_has_one_line_per_frame_then_the_reject_counts() {
     assert_eq!(lines[1]["payload"]["pi_utc_us"], 1_748_757_601_000_000i64);
     let thermal = lines.iter().find(|l| l["kind"] == "thermal_frame").unwrap();
     assert_eq!(thermal["payload"]["centi_c"].as_array().unwrap().len(), 768);
-    let rejects: Vec<&str> = lines[18..23]
+    let rejects: Vec<&str> = lines[n..n + 5]
         .iter()
         .map(|l| l["reject"].as_str().unwrap())
         .collect();
@@ -101,10 +107,10 @@ fn jsonl_has_one_line_per_frame_then_the_reject_counts() {
         rejects,
         ["crc", "cobs", "version", "unknown_kind", "too_long"]
     );
-    assert_eq!(lines[25]["kind"], "heartbeat");
+    assert_eq!(lines[n + 7]["kind"], "heartbeat");
 
-    let s = &lines[26]["summary"];
-    assert_eq!(s["accepted"], 19);
+    let s = &lines[n + 8]["summary"];
+    assert_eq!(s["accepted"], n + 1);
     assert_eq!(s["rejected_total"], 7);
     assert_eq!(s["rejected"]["crc"], 2);
     assert_eq!(s["rejected"]["cobs"], 2);
