@@ -3,6 +3,9 @@
 //! Audit-relevant kinds ([`EventKind::is_audit`]) are kept at least
 //! [`AUDIT_MIN_DAYS`] days: a config whose class or kind entry would keep any of them for
 //! less is refused, pointing at that entry.
+//!
+//! Status: the policy is validated and recorded with the config, but no retention run
+//! enforces it yet (nothing is purged); see `docs/store.md` for the planned purge.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
