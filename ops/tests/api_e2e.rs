@@ -3,18 +3,14 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run vigil")
-}
+mod common;
+
+use common::vigil;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

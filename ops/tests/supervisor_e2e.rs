@@ -3,31 +3,17 @@
 //! refused; SIGTERM stops cleanly.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
+use common::{audit, text, vigil as run};
+
 fn vigil() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = vigil()
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run vigil");
-    out
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const CONFIG: &str = r#"
@@ -44,13 +30,6 @@ fn write_config(dir: &Path) -> String {
     let path = dir.join("station.toml");
     std::fs::write(&path, CONFIG).expect("write config");
     path.display().to_string()
-}
-
-fn audit_json(data: &str, kind: &str) -> Vec<Value> {
-    let out = run(&["audit", "--data", data, "--kind", kind, "--format", "json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("audit json");
-    v.as_array().cloned().unwrap_or_default()
 }
 
 #[test]
@@ -73,7 +52,7 @@ fn simulated_day_opens_and_closes_windows_and_replays() {
     ]);
     assert!(out.status.success(), "{}", text(&out));
 
-    let opened = audit_json(&data, "WindowOpened");
+    let opened = audit(&data, "WindowOpened");
     assert_eq!(opened.len(), 1, "{opened:?}");
     let p = &opened[0]["payload"];
     assert_eq!(p["name"], "morning");
@@ -82,14 +61,14 @@ fn simulated_day_opens_and_closes_windows_and_replays() {
     assert_eq!(opened[0]["source"], "clock");
     assert_eq!(opened[0]["class"], "important");
 
-    let closed = audit_json(&data, "WindowClosed");
+    let closed = audit(&data, "WindowClosed");
     assert_eq!(closed.len(), 1, "{closed:?}");
     assert_eq!(closed[0]["payload"]["end_us"], 1_780_299_000_000_000_i64);
     // Recorded at (or just after) the instant, on the simulated clock.
     let ts = closed[0]["ts"].as_str().expect("ts");
     assert!(ts.starts_with("2026-06-01T07:30:0"), "{ts}");
 
-    let stopped = audit_json(&data, "SupervisorStopped");
+    let stopped = audit(&data, "SupervisorStopped");
     assert_eq!(stopped[0]["payload"]["reason"], "duration elapsed");
 
     let out = run(&["replay", "--data", &data, "--check", "--format", "json"]);
@@ -172,7 +151,7 @@ fn second_start_on_the_same_data_dir_is_refused_and_sigterm_stops_cleanly() {
     assert!(status.success());
     let status = first.wait().expect("wait");
     assert!(status.success(), "{status:?}");
-    let stopped = audit_json(&data, "SupervisorStopped");
+    let stopped = audit(&data, "SupervisorStopped");
     assert_eq!(stopped.len(), 1);
     assert_eq!(stopped[0]["payload"]["reason"], "signal SIGTERM");
 }
