@@ -1,5 +1,5 @@
 //! Durability test: run the load generator under `strace` and check that, in the thread that
-//! prints the acks, an `fsync`/`fdatasync` of the store's sled log file precedes every write of
+//! prints the acks, an `fsync`/`fdatasync` of the store's journal (`vigil.journal`) precedes every write of
 //! acks to stdout, and that every ack is printed once.
 
 #[path = "store_common.rs"]
@@ -50,7 +50,7 @@ fn an_fdatasync_of_the_store_precedes_every_printed_ack() {
     assert_eq!(printed, (1..=300).collect::<Vec<_>>());
 
     let text = std::fs::read_to_string(&log).expect("strace log");
-    let sled_db = format!("{}/log/sled/db>", dir.display());
+    let journal = format!("{}/log/vigil.journal>", dir.display());
     // Per thread: has a sync of the store happened since its last ack write?
     let mut synced: std::collections::HashMap<String, bool> = Default::default();
     let mut acked = Vec::new();
@@ -59,7 +59,7 @@ fn an_fdatasync_of_the_store_precedes_every_printed_ack() {
             continue;
         };
         let call = call.trim_start();
-        if (call.starts_with("fdatasync(") || call.starts_with("fsync(")) && call.contains(&sled_db)
+        if (call.starts_with("fdatasync(") || call.starts_with("fsync(")) && call.contains(&journal)
         {
             synced.insert(tid.to_string(), true);
         } else if call.starts_with("write(1<") {
@@ -73,7 +73,7 @@ fn an_fdatasync_of_the_store_precedes_every_printed_ack() {
                 .collect();
             assert!(
                 synced.get(tid).copied().unwrap_or(false),
-                "acks {seqs:?} were written before any fsync/fdatasync of {sled_db} in thread {tid}"
+                "acks {seqs:?} were written before any fsync/fdatasync of {journal} in thread {tid}"
             );
             synced.insert(tid.to_string(), false);
             acked.extend(seqs);

@@ -3,6 +3,7 @@
 mod chain;
 mod error;
 mod export;
+mod journal;
 mod keys;
 mod open;
 mod query;

@@ -106,7 +106,11 @@ fn check_entries(dir: &Path) -> Result<bool, StoreError> {
         let name = entry.file_name();
         match name.to_str() {
             Some(MARKER) => has_marker = true,
-            Some(LOCK) | Some(SLED) | Some(MARKER_TMP) | Some(WATERMARK) => {}
+            Some(LOCK)
+            | Some(SLED)
+            | Some(MARKER_TMP)
+            | Some(WATERMARK)
+            | Some(crate::journal::JOURNAL) => {}
             _ => others.push(entry.path()),
         }
     }

@@ -252,13 +252,10 @@ impl Store {
         };
         let mut items: Vec<Envelope> = Vec::with_capacity(q.limit.min(4096));
         let mut more = false;
-        'segs: for first in candidates {
-            let first = first?;
-            let Some(value) = self.load_segment(first)? else {
-                return Err(self.corrupt(first, "index points to a missing segment"));
-            };
+        // One segment: its matching records into `items`; false once the page is full.
+        let mut process = |first: u64, value: &[u8]| -> Result<bool, StoreError> {
             let seg =
-                Segment::decode(first, &value).map_err(|e| self.corrupt(first, e.to_string()))?;
+                Segment::decode(first, value).map_err(|e| self.corrupt(first, e.to_string()))?;
             let mut visit = |r: &crate::segment::RecordRef<'_>| -> Result<bool, StoreError> {
                 if r.seq < lo || r.seq > hi {
                     return Ok(true);
@@ -279,15 +276,25 @@ impl Store {
             if q.backward {
                 for r in seg.records.iter().rev() {
                     if !visit(r)? {
-                        break 'segs;
+                        return Ok(false);
                     }
                 }
             } else {
                 for r in &seg.records {
                     if !visit(r)? {
-                        break 'segs;
+                        return Ok(false);
                     }
                 }
+            }
+            Ok(true)
+        };
+        for first in candidates {
+            let first = first?;
+            let Some(value) = self.load_segment(first)? else {
+                return Err(self.corrupt(first, "index points to a missing segment"));
+            };
+            if !process(first, &value)? {
+                break;
             }
         }
         let next_cursor = if more {

@@ -2,6 +2,7 @@
 //! every link checked on the way.
 
 use std::path::PathBuf;
+use std::sync::mpsc::TrySendError;
 
 use vigil_events::{Envelope, Hash};
 
@@ -51,6 +52,11 @@ pub(crate) struct Walker {
     pos: usize,
     done: bool,
     error: Option<StoreError>,
+    /// Leave the hashes of the records it yields to the caller (the pipelined scan checks
+    /// them on the decoding side); records before `from` are still checked here.
+    defer_hashes: bool,
+    /// The hashes of the current segment's records were checked here.
+    checked: bool,
 }
 
 impl std::fmt::Debug for Walker {
@@ -86,6 +92,8 @@ impl Walker {
             pos: 0,
             done: from > last,
             error: None,
+            defer_hashes: false,
+            checked: true,
         }
     }
 
@@ -123,15 +131,18 @@ impl Walker {
         }
         self.slots.clear();
         let base = v.as_ptr() as usize;
+        // Measured: reading is the heavier side, so a piped scan leaves all the hashing of
+        // the records it yields to the decoding side (splitting it half-half was slower).
+        let defer = self.defer_hashes;
+        self.checked = !defer;
         for r in &seg.records {
-            let computed = chain_hash(self.key.as_ref(), &r.prev, r.seq, r.bytes);
-            if computed != r.hash {
-                return Err(self.corrupt(
-                    r.seq,
-                    "hash mismatch: stored hash differs from BLAKE3 of the record".into(),
-                ));
+            let yielded = r.seq >= self.from && r.seq <= self.last;
+            if !(yielded && defer)
+                && chain_hash(self.key.as_ref(), &r.prev, r.seq, r.bytes) != r.hash
+            {
+                return Err(hash_mismatch(&self.path, r.seq));
             }
-            if r.seq >= self.from && r.seq <= self.last {
+            if yielded {
                 let start = r.bytes.as_ptr() as usize - base;
                 self.slots.push(Slot {
                     seq: r.seq,
@@ -148,6 +159,33 @@ impl Walker {
         self.value = v;
         self.pos = 0;
         Ok(true)
+    }
+
+    /// The next segment's value and its records in range (hashes checked), for the pipelined
+    /// scan; `None` at the end.
+    fn next_segment(&mut self) -> Option<Result<Chunk, StoreError>> {
+        if let Some(e) = self.error.take() {
+            self.done = true;
+            return Some(Err(e));
+        }
+        while !self.done {
+            match self.load() {
+                Ok(true) if self.slots.is_empty() => {}
+                Ok(true) => {
+                    return Some(Ok(Chunk::Raw {
+                        value: std::mem::take(&mut self.value),
+                        slots: std::mem::take(&mut self.slots),
+                        checked: self.checked,
+                    }))
+                }
+                Ok(false) => self.done = true,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
     }
 
     /// The next record: seq, prev, hash and bytes borrowed from the current segment.
@@ -175,11 +213,164 @@ impl Walker {
     }
 }
 
+/// A verified segment handed from the reading thread to the decoding one: raw, or already
+/// decoded when the decoding side was behind.
+#[derive(Debug)]
+enum Chunk {
+    Raw {
+        value: sled::IVec,
+        slots: Vec<Slot>,
+        /// The reader already checked the hashes.
+        checked: bool,
+    },
+    Decoded(std::vec::IntoIter<Result<Envelope, StoreError>>),
+}
+
+impl Chunk {
+    /// Check and decode every record, up to and including the first error.
+    fn decode(self, path: &std::path::Path, key: Option<&Key>) -> Chunk {
+        let Chunk::Raw {
+            value,
+            slots,
+            checked,
+        } = self
+        else {
+            return self;
+        };
+        let mut out = Vec::with_capacity(slots.len());
+        for s in &slots {
+            let r = check_and_decode(path, key, checked, s, &value[s.start..s.end]);
+            let bad = r.is_err();
+            out.push(r);
+            if bad {
+                break;
+            }
+        }
+        Chunk::Decoded(out.into_iter())
+    }
+}
+
+/// Scans of at least this many records read segments on a second thread while the caller's
+/// thread checks the hashes and decodes.
+const PIPELINE_MIN: u64 = 8192;
+/// Verified segments buffered between the two threads.
+const PIPELINE_DEPTH: usize = 16;
+
+#[derive(Debug)]
+enum Feed {
+    /// Read, verify and decode on the caller's thread.
+    Inline(Box<Walker>),
+    /// A reader thread reads segments (density, links); this side checks the hashes and
+    /// decodes.
+    Piped {
+        /// In a mutex only so that `Scan` stays `Sync`; used through `get_mut` (no locking).
+        rx: std::sync::Mutex<std::sync::mpsc::Receiver<Result<Chunk, StoreError>>>,
+        chunk: Option<Chunk>,
+        pos: usize,
+    },
+    /// The reader thread could not be started.
+    Failed(Option<StoreError>),
+}
+
 /// Iterator over decoded events from a seq on (see [`crate::Store::scan`]).
 #[derive(Debug)]
 pub struct Scan {
-    pub(crate) walker: Walker,
-    pub(crate) failed: bool,
+    feed: Feed,
+    path: PathBuf,
+    key: Option<Key>,
+    failed: bool,
+}
+
+fn hash_mismatch(path: &std::path::Path, seq: u64) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        seq,
+        what: "hash mismatch: stored hash differs from BLAKE3 of the record".into(),
+    }
+}
+
+/// Check a record's hash, then decode it (the decoding side of the pipelined scan).
+fn check_and_decode(
+    path: &std::path::Path,
+    key: Option<&Key>,
+    checked: bool,
+    s: &Slot,
+    bytes: &[u8],
+) -> Result<Envelope, StoreError> {
+    if !checked && chain_hash(key, &s.prev, s.seq, bytes) != s.hash {
+        return Err(hash_mismatch(path, s.seq));
+    }
+    decode_checked(path, s.seq, s.prev, s.hash, bytes)
+}
+
+fn decode_checked(
+    path: &std::path::Path,
+    seq: u64,
+    prev: Hash,
+    hash: Hash,
+    bytes: &[u8],
+) -> Result<Envelope, StoreError> {
+    match Envelope::decode(bytes, prev, hash) {
+        Ok(env) if env.seq == seq => Ok(env),
+        Ok(env) => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            seq,
+            what: format!("record says seq {}", env.seq),
+        }),
+        Err(e) => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            seq,
+            what: format!("undecodable record: {e}"),
+        }),
+    }
+}
+
+impl Scan {
+    fn new(walker: Walker) -> Self {
+        let path = walker.path.clone();
+        let key = walker.key;
+        let long =
+            walker.last.saturating_sub(walker.from) >= PIPELINE_MIN && walker.error.is_none();
+        let feed = if long {
+            let (tx, rx) = std::sync::mpsc::sync_channel(PIPELINE_DEPTH);
+            let mut walker = walker;
+            walker.defer_hashes = true;
+            let spawned = std::thread::Builder::new()
+                .name("vigil-scan".into())
+                .spawn(move || {
+                    while let Some(item) = walker.next_segment() {
+                        let item = match tx.try_send(item) {
+                            Ok(()) => continue,
+                            // The scan was dropped early.
+                            Err(TrySendError::Disconnected(_)) => break,
+                            Err(TrySendError::Full(item)) => item,
+                        };
+                        // The decoding side is behind: decode this segment here, so that
+                        // both threads share the decoding.
+                        let item = item.map(|c| c.decode(&walker.path, walker.key.as_ref()));
+                        if tx.send(item).is_err() {
+                            break;
+                        }
+                    }
+                });
+            match spawned {
+                Ok(_) => Feed::Piped {
+                    rx: std::sync::Mutex::new(rx),
+                    chunk: None,
+                    pos: 0,
+                },
+                Err(e) => Feed::Failed(Some(StoreError::io(&path, e))),
+            }
+        } else {
+            Feed::Inline(Box::new(walker))
+        };
+        Scan {
+            feed,
+            path,
+            key,
+            failed: false,
+        }
+    }
 }
 
 impl Iterator for Scan {
@@ -188,20 +379,46 @@ impl Iterator for Scan {
         if self.failed {
             return None;
         }
-        let item = match self.walker.next_ref()? {
-            Err(e) => Err(e),
-            Ok((seq, prev, hash, bytes)) => match Envelope::decode(bytes, prev, hash) {
-                Ok(env) if env.seq == seq => Ok(env),
-                Ok(env) => Err(StoreError::Corrupt {
-                    path: self.walker.path.clone(),
-                    seq,
-                    what: format!("record says seq {}", env.seq),
-                }),
-                Err(e) => Err(StoreError::Corrupt {
-                    path: self.walker.path.clone(),
-                    seq,
-                    what: format!("undecodable record: {e}"),
-                }),
+        let item = match &mut self.feed {
+            Feed::Inline(walker) => match walker.next_ref()? {
+                Err(e) => Err(e),
+                Ok((seq, prev, hash, bytes)) => decode_checked(&self.path, seq, prev, hash, bytes),
+            },
+            Feed::Failed(e) => Err(e.take()?),
+            Feed::Piped { rx, chunk, pos } => loop {
+                match chunk {
+                    Some(Chunk::Raw {
+                        value,
+                        slots,
+                        checked,
+                    }) => {
+                        if let Some(s) = slots.get(*pos) {
+                            *pos += 1;
+                            break check_and_decode(
+                                &self.path,
+                                self.key.as_ref(),
+                                *checked,
+                                s,
+                                &value[s.start..s.end],
+                            );
+                        }
+                    }
+                    Some(Chunk::Decoded(it)) => {
+                        if let Some(r) = it.next() {
+                            break r;
+                        }
+                    }
+                    None => {}
+                }
+                match rx.get_mut().unwrap_or_else(|e| e.into_inner()).recv() {
+                    Ok(Ok(c)) => {
+                        *chunk = Some(c);
+                        *pos = 0;
+                    }
+                    Ok(Err(e)) => break Err(e),
+                    // The reader thread is done (or died): the end.
+                    Err(_) => return None,
+                }
             },
         };
         self.failed = item.is_err();
@@ -269,16 +486,13 @@ impl crate::Store {
     /// Decoded events from `from_seq` (or the first held) up to the last seq durable now, in
     /// seq order, each hash recomputed and each link checked; the first problem is returned as
     /// an error and ends the iteration. This is replay's fast path.
+    ///
+    /// Long scans read and verify segments on a second thread while the caller's thread
+    /// decodes (the order and the errors are the same).
     pub fn scan(&self, from_seq: u64) -> Scan {
         match self.walker(from_seq) {
-            Ok(walker) => Scan {
-                walker,
-                failed: false,
-            },
-            Err(e) => Scan {
-                walker: self.failed_walker(e),
-                failed: false,
-            },
+            Ok(walker) => Scan::new(walker),
+            Err(e) => Scan::new(self.failed_walker(e)),
         }
     }
 

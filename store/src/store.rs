@@ -9,9 +9,14 @@ use std::sync::{Mutex, RwLock};
 use vigil_events::{ClassPolicy, Envelope, EventKind, Hash, NewEvent, Source, UtcMicros};
 
 use crate::chain::{chain_hash, Key, ZERO_HASH};
+use crate::journal::{Frame, Journal, CHECKPOINT_BYTES};
 use crate::open::{self, prepare, read_key, sync_dir, WATERMARK};
 use crate::segment::{Segment, SegmentWriter};
 use crate::{keys, StoreError, StoreOptions};
+
+/// Batches with at most this many sled writes (segments, index entries, head) are inserted
+/// key by key, larger ones with one `apply_batch` (see `Store::apply`).
+const INSERT_MAX_WRITES: usize = 32;
 
 /// Largest record (encoded event) the store accepts: 1 MiB.
 pub const MAX_RECORD: usize = 1 << 20;
@@ -39,6 +44,15 @@ pub(crate) struct Pending {
     pub kind: EventKind,
 }
 
+/// The writer's side of the store, behind one mutex: appends are serialised.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    /// Set (to the first seq of the failed batch) when a commit failed half-way: the store
+    /// refuses appends until reopened.
+    pub poisoned: Option<u64>,
+    journal: Journal,
+}
+
 /// The vigil event log on sled 0.34. See the crate docs for the layout and durability.
 ///
 /// `Store` is `Send + Sync`: one writer appends at a time (appends are serialised inside),
@@ -51,7 +65,7 @@ pub struct Store {
     db_file: File,
     watermark: File,
     pub(crate) key: Option<Key>,
-    writer: Mutex<Option<u64>>,
+    writer: Mutex<Writer>,
     state: RwLock<ChainState>,
     _lock: File,
 }
@@ -108,7 +122,11 @@ impl Store {
             sync_dir(dir)?;
         }
         let db_file = File::open(&db_path).map_err(|e| StoreError::io(&db_path, e))?;
-        let state = Self::load_state(&db, &sled_dir)?;
+        let (sled_state, strays) = Self::load_state(&db, &sled_dir)?;
+        let key_ref = key.as_ref().map(|(_, k)| k);
+        let (mut journal, frames) = Journal::open(dir, key_ref)?;
+        let redo = plan_redo(journal.path(), &sled_state, &frames)?;
+        let state = redo.last().map_or(sled_state, |r| r.after);
         let wm_path = dir.join(WATERMARK);
         let watermark = OpenOptions::new()
             .read(true)
@@ -117,7 +135,23 @@ impl Store {
             .truncate(false)
             .open(&wm_path)
             .map_err(|e| StoreError::io(&wm_path, e))?;
-        Self::check_watermark(&db, &sled_dir, &wm_path, &watermark, &state)?;
+        Self::check_watermark(&db, &sled_dir, &wm_path, &watermark, &state, &redo)?;
+        // Everything checked: re-apply the journal's batches that sled lost, make sled durable
+        // and start the journal over.
+        if strays {
+            remove_strays(&db, &sled_dir, &sled_state)?;
+        }
+        for r in &redo {
+            let mut batch = sled::Batch::default();
+            for (k, v) in sled_writes(&r.before, &r.pending, r.new_base) {
+                batch.insert(k, v);
+            }
+            db.apply_batch(batch)
+                .map_err(|e| StoreError::sled(&sled_dir, e))?;
+        }
+        if strays || !frames.is_empty() {
+            checkpoint(&db, &db_file, &sled_dir, &mut journal)?;
+        }
         Ok(Store {
             dir: dir.to_path_buf(),
             sled_dir,
@@ -125,67 +159,77 @@ impl Store {
             db_file,
             watermark,
             key: key.map(|(_, k)| k),
-            writer: Mutex::new(None),
+            writer: Mutex::new(Writer {
+                poisoned: None,
+                journal,
+            }),
             state: RwLock::new(state),
             _lock: lock,
         })
     }
 
-    fn load_state(db: &sled::Db, path: &Path) -> Result<ChainState, StoreError> {
+    /// The chain state sled's head key records, checked against the segment holding the head.
+    /// Keys beyond the head (segments, index entries, a base without a head) are the part of
+    /// a batch sled wrote before a crash without its head: `strays`, removed at open (the
+    /// journal re-applies the batch if it was acknowledged).
+    fn load_state(db: &sled::Db, path: &Path) -> Result<(ChainState, bool), StoreError> {
         let get = |k: &[u8]| db.get(k).map_err(|e| StoreError::sled(path, e));
-        let (base_seq, anchor) = match get(keys::BASE)? {
-            None => (1, ZERO_HASH),
-            Some(v) => keys::parse_seq_hash(&v)
+        let head = get(keys::HEAD)?;
+        let base = get(keys::BASE)?;
+        let (base_seq, anchor) = match (&head, &base) {
+            (Some(_), Some(v)) => keys::parse_seq_hash(v)
                 .filter(|(s, _)| *s >= 1)
                 .ok_or_else(|| corrupt(path, 0, "base record is malformed"))?,
+            _ => (1, ZERO_HASH),
         };
-        let last = db
-            .range(keys::seg(0)..=keys::seg(u64::MAX))
-            .next_back()
-            .transpose()
-            .map_err(|e| StoreError::sled(path, e))?;
-        let head = get(keys::HEAD)?;
-        let (last_seq, head) = match (head, last) {
-            (None, None) => (base_seq - 1, anchor),
-            (None, Some((k, _))) => {
-                return Err(corrupt(
-                    path,
-                    keys::seg_seq(&k).unwrap_or(0),
-                    "segments present but no head record",
-                ))
-            }
-            (Some(h), seg) => {
-                let (last_seq, head) = keys::parse_seq_hash(&h)
-                    .ok_or_else(|| corrupt(path, 0, "head record is malformed"))?;
-                let (seg_last, seg_hash) = match seg {
-                    None => (base_seq - 1, anchor),
-                    Some((k, v)) => {
-                        let first = keys::seg_seq(&k)
-                            .ok_or_else(|| corrupt(path, 0, "malformed segment key"))?;
-                        let s = Segment::decode(first, &v)
-                            .map_err(|e| corrupt(path, first, e.to_string()))?;
-                        (s.last_seq(), s.last_hash())
-                    }
-                };
-                if (seg_last, seg_hash) != (last_seq, head) {
-                    return Err(corrupt(
-                        path,
-                        seg_last.min(last_seq).max(base_seq),
-                        format!(
-                            "head says last seq {last_seq} but the last segment ends at {seg_last} \
-                             (or its hash differs); run `vigil verify`"
-                        ),
-                    ));
-                }
-                (last_seq, head)
+        let (last_seq, head) = match head {
+            None => (base_seq - 1, anchor),
+            Some(h) => keys::parse_seq_hash(&h)
+                .filter(|(s, _)| *s >= base_seq - 1)
+                .ok_or_else(|| corrupt(path, 0, "head record is malformed"))?,
+        };
+        let at_head = if last_seq >= base_seq {
+            db.range(keys::seg(0)..=keys::seg(last_seq))
+                .next_back()
+                .transpose()
+                .map_err(|e| StoreError::sled(path, e))?
+        } else {
+            None
+        };
+        let (seg_last, seg_hash) = match at_head {
+            None => (base_seq - 1, anchor),
+            Some((k, v)) => {
+                let first =
+                    keys::seg_seq(&k).ok_or_else(|| corrupt(path, 0, "malformed segment key"))?;
+                let s =
+                    Segment::decode(first, &v).map_err(|e| corrupt(path, first, e.to_string()))?;
+                (s.last_seq(), s.last_hash())
             }
         };
-        Ok(ChainState {
-            base_seq,
-            anchor,
-            last_seq,
-            head,
-        })
+        if (seg_last, seg_hash) != (last_seq, head) {
+            return Err(corrupt(
+                path,
+                seg_last.min(last_seq).max(base_seq),
+                format!(
+                    "head says last seq {last_seq} but the segment holding it ends at {seg_last} \
+                     (or its hash differs); run `vigil verify`"
+                ),
+            ));
+        }
+        let strays = (base.is_some() && last_seq < base_seq)
+            || db
+                .range(keys::seg(last_seq + 1)..=keys::seg(u64::MAX))
+                .next()
+                .is_some();
+        Ok((
+            ChainState {
+                base_seq,
+                anchor,
+                last_seq,
+                head,
+            },
+            strays,
+        ))
     }
 
     /// Compare sled's recovered head with the last acknowledged one: sled 0.34 treats a
@@ -197,6 +241,7 @@ impl Store {
         wm_path: &Path,
         file: &File,
         st: &ChainState,
+        redo: &[Redo],
     ) -> Result<(), StoreError> {
         let mut buf = [0u8; 48];
         let n = file
@@ -211,9 +256,9 @@ impl Store {
                 sled_dir,
                 st.last_seq + 1,
                 format!(
-                    "sled recovered the log only up to seq {} but seq {seq} was acknowledged \
-                     ({} says so): sled dropped the tail of its log, probably at a damaged \
-                     region of {}; restore from a backup or export",
+                    "sled and its journal recovered the log only up to seq {} but seq {seq} was \
+                     acknowledged ({} says so): sled dropped the tail of its log, probably at a \
+                     damaged region of {}; restore from a backup or export",
                     st.last_seq,
                     wm_path.display(),
                     sled_dir.join("db").display()
@@ -221,8 +266,19 @@ impl Store {
             ));
         }
         if seq >= st.base_seq && seq > 0 {
+            let in_redo = redo
+                .iter()
+                .flat_map(|r| {
+                    let first = r.before.last_seq + 1;
+                    r.pending
+                        .get(usize::try_from(seq.checked_sub(first)?).ok()?)
+                        .map(|p| p.hash)
+                })
+                .next();
             let stored = if seq == st.last_seq {
                 Some(st.head)
+            } else if in_redo.is_some() {
+                in_redo
             } else {
                 let found = db
                     .range(keys::seg(0)..=keys::seg(seq))
@@ -301,7 +357,8 @@ impl Store {
 
     /// Append `batch` as one durable group commit. Each event gets the next seq and the class
     /// `policy` gives its kind. Returns the committed envelopes only once they are on disk
-    /// (sled flush, then `fdatasync` of sled's log file; see `docs/store.md`).
+    /// (one frame in the store's journal and its `fdatasync`; sled gets the batch unflushed
+    /// and is made durable at checkpoints; see `docs/store.md`).
     pub fn append(
         &self,
         batch: &[NewEvent],
@@ -355,12 +412,12 @@ impl Store {
         Ok(envs)
     }
 
-    pub(crate) fn lock_writer(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+    pub(crate) fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn check_writable(&self, writer: &Option<u64>) -> Result<ChainState, StoreError> {
-        if let Some(seq) = *writer {
+    pub(crate) fn check_writable(&self, writer: &Writer) -> Result<ChainState, StoreError> {
+        if let Some(seq) = writer.poisoned {
             return Err(StoreError::Poisoned {
                 path: self.sled_dir.clone(),
                 seq,
@@ -370,11 +427,13 @@ impl Store {
     }
 
     /// Write `pending` (records `st.last_seq + 1 ..`, hashes already chained from `st.head`)
-    /// as one atomic sled batch with its index entries and the new head, make it durable, and
-    /// publish the new head. `new_base` sets the chain base (import of a partial export).
+    /// durably and publish the new head: one frame in the journal, acknowledged by one
+    /// `fdatasync` of it, while the same records go to sled as one atomic batch (segments,
+    /// index entries, head) without a sled flush. `new_base` sets the chain base (import of a
+    /// partial export). A full journal is checkpointed first.
     pub(crate) fn commit(
         &self,
-        writer: &mut Option<u64>,
+        writer: &mut Writer,
         st: ChainState,
         pending: Vec<Pending>,
         new_base: Option<(u64, Hash)>,
@@ -385,50 +444,47 @@ impl Store {
         let head = last.hash;
         let first_seq = st.last_seq + 1;
         let last_seq = st.last_seq + pending.len() as u64;
-        let mut batch = sled::Batch::default();
-        let mut prev = st.head;
-        let mut seg_first = first_seq;
-        let mut seg = SegmentWriter::new(&prev);
-        let mut buckets = BTreeSet::new();
-        let mut sks = BTreeSet::new();
-        let close = |batch: &mut sled::Batch,
-                     seg_first: u64,
-                     seg: SegmentWriter,
-                     buckets: &mut BTreeSet<i64>,
-                     sks: &mut BTreeSet<(Source, EventKind)>| {
-            batch.insert(&keys::seg(seg_first), seg.finish());
-            for b in std::mem::take(buckets) {
-                batch.insert(&keys::time(b, seg_first), &[]);
-            }
-            for (s, k) in std::mem::take(sks) {
-                batch.insert(&keys::sk(s, k, seg_first), &[]);
-            }
+        let poison = |w: &mut Writer, e: StoreError| {
+            w.poisoned = Some(first_seq);
+            e
         };
-        for (i, p) in pending.iter().enumerate() {
-            let seq = first_seq + i as u64;
-            if seg.is_full() || seg.would_overflow(p.bytes.len()) {
-                let done = std::mem::replace(&mut seg, SegmentWriter::new(&prev));
-                close(&mut batch, seg_first, done, &mut buckets, &mut sks);
-                seg_first = seq;
-            }
-            seg.push(&p.hash, &p.bytes);
-            buckets.insert(keys::bucket(p.ts));
-            sks.insert((p.source, p.kind));
-            prev = p.hash;
+        if writer.journal.used() >= CHECKPOINT_BYTES {
+            checkpoint(&self.db, &self.db_file, &self.sled_dir, &mut writer.journal)
+                .map_err(|e| poison(writer, e))?;
         }
-        close(&mut batch, seg_first, seg, &mut buckets, &mut sks);
-        if let Some((b, anchor)) = new_base {
-            batch.insert(keys::BASE, &keys::head_value(b, &anchor)[..]);
-        }
-        batch.insert(keys::HEAD, &keys::head_value(last_seq, &head)[..]);
-        let result = self
-            .db
-            .apply_batch(batch)
-            .map_err(|e| StoreError::sled(&self.sled_dir, e))
-            .and_then(|()| self.make_durable());
+        let writes = sled_writes(&st, &pending, new_base);
+        let result = writer
+            .journal
+            .write(first_seq, &st.head, &pending, new_base.is_some())
+            .and_then(|()| {
+                if writes.len() <= INSERT_MAX_WRITES {
+                    self.apply(writes)?;
+                    return writer.journal.sync();
+                }
+                // A large batch: sled works on a second thread while this one waits for the
+                // journal's fdatasync (kept on the caller's thread: the ack follows it here).
+                let journal = &writer.journal;
+                std::thread::scope(|sc| {
+                    let helper = std::thread::Builder::new()
+                        .name("vigil-apply".into())
+                        .spawn_scoped(sc, || self.apply(writes));
+                    match helper {
+                        Ok(h) => {
+                            let synced = journal.sync();
+                            let applied = h.join().unwrap_or_else(|_| {
+                                Err(StoreError::Sled {
+                                    path: self.sled_dir.clone(),
+                                    detail: "sled panicked while applying a batch".into(),
+                                })
+                            });
+                            applied.and(synced)
+                        }
+                        Err(e) => Err(StoreError::io(&self.sled_dir, e)),
+                    }
+                })
+            });
         if let Err(e) = result {
-            *writer = Some(first_seq);
-            return Err(e);
+            return Err(poison(writer, e));
         }
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         if let Some((b, anchor)) = new_base {
@@ -448,37 +504,40 @@ impl Store {
         Ok(())
     }
 
-    /// Make everything sled has been given durable: sled's flush writes its buffers with
-    /// `pwrite` + `sync_file_range`, which neither flushes the drive's cache nor the file's
-    /// metadata; the `fdatasync` of sled's log file after it does both. Blob files (which sled
-    /// writes without any sync) are synced when present.
-    fn make_durable(&self) -> Result<(), StoreError> {
-        self.db
-            .flush()
-            .map_err(|e| StoreError::sled(&self.sled_dir, e))?;
-        self.db_file
-            .sync_data()
-            .map_err(|e| StoreError::io(self.sled_dir.join("db"), e))?;
-        let blobs = self.sled_dir.join("blobs");
-        let entries = match fs::read_dir(&blobs) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(StoreError::io(&blobs, e)),
-        };
-        let mut any = false;
-        for entry in entries {
-            let path = entry.map_err(|e| StoreError::io(&blobs, e))?.path();
-            match File::open(&path).and_then(|f| f.sync_all()) {
-                Ok(()) => any = true,
-                // sled removes blobs it no longer needs at any time.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StoreError::io(&path, e)),
+    /// Give `writes` to sled, without flushing. Small batches use single `insert`s: sled
+    /// 0.34's `apply_batch` writes (and `sync_file_range`s) its IO buffer at every batch
+    /// (`pin_log` rolls it), a second device write per commit that halves the rate of small
+    /// durable batches. The journal makes the batch atomic instead (keys beyond the head are
+    /// removed at open, acknowledged batches re-applied). Large batches use `apply_batch`: the
+    /// one roll is cheap next to their size, and sled then keeps its pages less fragmented
+    /// (measured: 1.82× vs 2.41× the encoded bytes on disk, 1.6× faster one-hour queries in a
+    /// 10 M-event store built with batches of 10,000).
+    fn apply(&self, writes: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), StoreError> {
+        let sled = |e| StoreError::sled(&self.sled_dir, e);
+        if writes.len() <= INSERT_MAX_WRITES {
+            for (k, v) in writes {
+                self.db.insert(k, v).map_err(sled)?;
             }
+            return Ok(());
         }
-        if any {
-            sync_dir(&blobs)?;
+        let mut batch = sled::Batch::default();
+        for (k, v) in writes {
+            batch.insert(k, v);
         }
-        Ok(())
+        self.db.apply_batch(batch).map_err(sled)
+    }
+
+    /// Make sled durable and empty the journal (also done when the journal is full and when
+    /// the store is dropped).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let mut w = self.lock_writer();
+        if let Some(seq) = w.poisoned {
+            return Err(StoreError::Poisoned {
+                path: self.sled_dir.clone(),
+                seq,
+            });
+        }
+        checkpoint(&self.db, &self.db_file, &self.sled_dir, &mut w.journal)
     }
 
     /// The segment holding `seq` (which must be ≤ `last_seq`): its first seq and value.
@@ -546,4 +605,216 @@ fn watermark_decode(b: &[u8]) -> Option<(u64, Hash)> {
     }
     let (seq, hash) = keys::parse_seq_hash(&b[..40])?;
     Some((seq, hash))
+}
+
+impl Drop for Store {
+    /// Checkpoint on close, so that the next open has no journal to re-apply. Best effort: a
+    /// failure here loses nothing (the journal still holds every acknowledged batch).
+    fn drop(&mut self) {
+        let w = self.writer.get_mut().unwrap_or_else(|e| e.into_inner());
+        if w.poisoned.is_none() && w.journal.used() > 0 {
+            let _ = checkpoint(&self.db, &self.db_file, &self.sled_dir, &mut w.journal);
+        }
+    }
+}
+
+/// The sled writes of `pending` (records `st.last_seq + 1 ..`, chained from `st.head`), in
+/// the order they must be applied: each segment before its index entries, then the base (an
+/// import) and the head last, so that any prefix of them leaves the head at a whole batch.
+fn sled_writes(
+    st: &ChainState,
+    pending: &[Pending],
+    new_base: Option<(u64, Hash)>,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let first_seq = st.last_seq + 1;
+    let last_seq = st.last_seq + pending.len() as u64;
+    let head = pending.last().map_or(st.head, |p| p.hash);
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut prev = st.head;
+    let mut seg_first = first_seq;
+    let mut seg = SegmentWriter::new(&prev);
+    let mut buckets = BTreeSet::new();
+    let mut sks = BTreeSet::new();
+    let close = |out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+                 seg_first: u64,
+                 seg: SegmentWriter,
+                 buckets: &mut BTreeSet<i64>,
+                 sks: &mut BTreeSet<(Source, EventKind)>| {
+        out.push((keys::seg(seg_first).to_vec(), seg.finish()));
+        for b in std::mem::take(buckets) {
+            out.push((keys::time(b, seg_first).to_vec(), Vec::new()));
+        }
+        for (s, k) in std::mem::take(sks) {
+            out.push((keys::sk(s, k, seg_first).to_vec(), Vec::new()));
+        }
+    };
+    for (i, p) in pending.iter().enumerate() {
+        let seq = first_seq + i as u64;
+        if seg.is_full() || seg.would_overflow(p.bytes.len()) {
+            let done = std::mem::replace(&mut seg, SegmentWriter::new(&prev));
+            close(&mut out, seg_first, done, &mut buckets, &mut sks);
+            seg_first = seq;
+        }
+        seg.push(&p.hash, &p.bytes);
+        buckets.insert(keys::bucket(p.ts));
+        sks.insert((p.source, p.kind));
+        prev = p.hash;
+    }
+    close(&mut out, seg_first, seg, &mut buckets, &mut sks);
+    if let Some((b, anchor)) = new_base {
+        out.push((keys::BASE.to_vec(), keys::head_value(b, &anchor).to_vec()));
+    }
+    out.push((
+        keys::HEAD.to_vec(),
+        keys::head_value(last_seq, &head).to_vec(),
+    ));
+    out
+}
+
+/// Remove what a crash left of a batch beyond the head: segments after `st.last_seq`, index
+/// entries naming them, and a base written without its head.
+fn remove_strays(db: &sled::Db, path: &Path, st: &ChainState) -> Result<(), StoreError> {
+    let sled = |e| StoreError::sled(path, e);
+    let mut doomed: Vec<sled::IVec> = Vec::new();
+    for kv in db.range(keys::seg(st.last_seq + 1)..=keys::seg(u64::MAX)) {
+        doomed.push(kv.map_err(sled)?.0);
+    }
+    for kv in db.range(&[keys::TIME][..]..&[keys::TIME + 1][..]) {
+        let k = kv.map_err(sled)?.0;
+        if keys::parse_time(&k).is_some_and(|(_, s)| s > st.last_seq) {
+            doomed.push(k);
+        }
+    }
+    for kv in db.range(&[keys::SK][..]..&[keys::SK + 1][..]) {
+        let k = kv.map_err(sled)?.0;
+        if keys::parse_sk(&k).is_some_and(|(_, _, s)| s > st.last_seq) {
+            doomed.push(k);
+        }
+    }
+    if st.last_seq < st.base_seq {
+        doomed.push(keys::BASE.into());
+    }
+    for k in doomed {
+        db.remove(k).map_err(sled)?;
+    }
+    Ok(())
+}
+
+/// Make everything sled has been given durable, then start the journal over. sled's flush
+/// writes its buffers with `pwrite` + `sync_file_range`, which neither flushes the drive's
+/// cache nor the file's metadata; the `fdatasync` of sled's log file after it does both. Blob
+/// files (which sled writes without any sync) are synced when present.
+fn checkpoint(
+    db: &sled::Db,
+    db_file: &File,
+    sled_dir: &Path,
+    journal: &mut Journal,
+) -> Result<(), StoreError> {
+    db.flush().map_err(|e| StoreError::sled(sled_dir, e))?;
+    db_file
+        .sync_data()
+        .map_err(|e| StoreError::io(sled_dir.join("db"), e))?;
+    let blobs = sled_dir.join("blobs");
+    let entries = match fs::read_dir(&blobs) {
+        Ok(e) => Some(e),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(StoreError::io(&blobs, e)),
+    };
+    let mut any = false;
+    for entry in entries.into_iter().flatten() {
+        let path = entry.map_err(|e| StoreError::io(&blobs, e))?.path();
+        match File::open(&path).and_then(|f| f.sync_all()) {
+            Ok(()) => any = true,
+            // sled removes blobs it no longer needs at any time.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&path, e)),
+        }
+    }
+    if any {
+        sync_dir(&blobs)?;
+    }
+    journal.reset()
+}
+
+/// One journal batch sled does not hold: the chain state before it, its records, the state
+/// after it.
+#[derive(Debug)]
+pub(crate) struct Redo {
+    before: ChainState,
+    pending: Vec<Pending>,
+    new_base: Option<(u64, Hash)>,
+    after: ChainState,
+}
+
+/// Which journal records sled lost (a crash before sled wrote them, or sled dropping a damaged
+/// tail): frames continue sled's chain or are already in sled; a frame starting after sled's
+/// end means acknowledged records are lost for good (an error naming the seq).
+fn plan_redo(path: &Path, sled: &ChainState, frames: &[Frame]) -> Result<Vec<Redo>, StoreError> {
+    let mut cur = *sled;
+    let mut out = Vec::new();
+    let empty = sled.last_seq == 0 && sled.base_seq == 1;
+    for f in frames {
+        let Some(first) = f.records.first() else {
+            continue;
+        };
+        let mut new_base = None;
+        if f.sets_base && empty && out.is_empty() && first.seq > 1 {
+            new_base = Some((first.seq, first.prev));
+            cur.base_seq = first.seq;
+            cur.anchor = first.prev;
+            cur.last_seq = first.seq - 1;
+            cur.head = first.prev;
+        }
+        let mut pending = Vec::new();
+        for r in &f.records {
+            if r.seq <= cur.last_seq {
+                if r.seq == cur.last_seq && r.hash != cur.head {
+                    return Err(corrupt(
+                        path,
+                        r.seq,
+                        "the journal and sled hold different records at this seq",
+                    ));
+                }
+                continue;
+            }
+            if r.seq != cur.last_seq + 1 + pending.len() as u64
+                || (pending.is_empty() && r.prev != cur.head)
+            {
+                return Err(corrupt(
+                    path,
+                    cur.last_seq + 1,
+                    format!(
+                        "sled holds the log up to seq {} but the journal continues at seq {} \
+                         (or does not link to it): acknowledged records are lost; restore from \
+                         a backup or export",
+                        cur.last_seq, r.seq
+                    ),
+                ));
+            }
+            let h = vigil_events::RecordHeader::decode(&r.bytes)
+                .map_err(|e| corrupt(path, r.seq, format!("undecodable record: {e}")))?;
+            if h.seq != r.seq {
+                return Err(corrupt(path, r.seq, format!("record says seq {}", h.seq)));
+            }
+            pending.push(Pending {
+                bytes: r.bytes.clone(),
+                hash: r.hash,
+                ts: h.ts,
+                source: h.source,
+                kind: h.kind,
+            });
+        }
+        if let Some(last) = pending.last() {
+            let before = cur;
+            cur.last_seq += pending.len() as u64;
+            cur.head = last.hash;
+            out.push(Redo {
+                before,
+                pending,
+                new_base: new_base.take(),
+                after: cur,
+            });
+        }
+    }
+    Ok(out)
 }

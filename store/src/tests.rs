@@ -581,3 +581,194 @@ fn readers_run_while_a_writer_appends() {
     writer.join().expect("writer");
     assert!(s.verify().is_ok());
 }
+
+fn copy_store(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for e in fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_store(&e.path(), &target);
+        } else if e.file_name() != LOCK {
+            fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn the_journal_re_applies_acknowledged_batches_that_sled_lost() {
+    let d = tmp();
+    let snaps = tmp();
+    let (empty, at100) = (snaps.path().join("empty"), snaps.path().join("at100"));
+    let policy = ClassPolicy::default();
+    let mut rng = Rng(5);
+    drop(open(d.path()));
+    copy_store(d.path(), &empty);
+    {
+        let s = open(d.path());
+        s.append(&events(&mut rng, 100, T0, 1), &policy)
+            .expect("append");
+    } // clean close: checkpoint, journal emptied
+    copy_store(d.path(), &at100);
+    let journal = d.path().join(journal::JOURNAL);
+    let wm = d.path().join(open::WATERMARK);
+    let (head, j, w) = {
+        let s = open(d.path());
+        s.append(&events(&mut rng, 30, T0 + HOUR, 1), &policy)
+            .expect("append");
+        s.append(&events(&mut rng, 20, T0 + 2 * HOUR, 1), &policy)
+            .expect("append");
+        assert_eq!(s.last_seq(), 150);
+        // What a crash leaves when sled had not written the two batches yet: sled at 100,
+        // the journal and the watermark as they are now.
+        (
+            s.head(),
+            fs::read(&journal).expect("journal"),
+            fs::read(&wm).expect("wm"),
+        )
+    };
+    let crashed = snaps.path().join("crashed");
+    copy_store(&at100, &crashed);
+    fs::write(crashed.join(journal::JOURNAL), &j).expect("write");
+    fs::write(crashed.join(open::WATERMARK), &w).expect("write");
+    {
+        let s = open(&crashed);
+        assert_eq!((s.last_seq(), s.head()), (150, head));
+        assert!(s.verify().is_ok(), "{:?}", s.verify());
+        let all = s.scan(1).collect::<Result<Vec<_>, _>>().expect("scan");
+        assert_eq!(all.len(), 150);
+        s.append(&events(&mut rng, 5, T0 + 3 * HOUR, 1), &policy)
+            .expect("the chain continues");
+    }
+    assert_eq!(open(&crashed).last_seq(), 155);
+
+    // A journal that does not continue sled's log: acknowledged records are lost for good.
+    fs::write(empty.join(journal::JOURNAL), &j).expect("write");
+    for _ in 0..2 {
+        let err = Store::open(&empty, StoreOptions::default()).expect_err("gap");
+        assert!(
+            err.to_string().contains("journal continues at seq 101"),
+            "{err}"
+        );
+        // Nothing re-applied, the journal kept: the second open fails the same way.
+        assert!(fs::read(empty.join(journal::JOURNAL)).expect("journal") == j);
+    }
+
+    // A torn journal (its first frame damaged): nothing to re-apply, and the watermark says
+    // what was acknowledged.
+    let torn = snaps.path().join("torn");
+    copy_store(&at100, &torn);
+    let mut bad = j.clone();
+    bad[100] ^= 1;
+    fs::write(torn.join(journal::JOURNAL), &bad).expect("write");
+    fs::write(torn.join(open::WATERMARK), &w).expect("write");
+    let err = Store::open(&torn, StoreOptions::default()).expect_err("lost");
+    assert!(
+        err.to_string().contains("seq 150 was acknowledged"),
+        "{err}"
+    );
+}
+
+#[test]
+fn keys_a_crash_left_beyond_the_head_are_removed_at_open() {
+    let d = tmp();
+    {
+        let s = filled(d.path(), 100);
+        // What sled may hold after a crash in the middle of a batch's inserts: a segment and
+        // index entries of seq 101 but no head for it (the batch was never acknowledged).
+        s.db.insert(keys::seg(101), &b"partial"[..])
+            .expect("insert");
+        s.db.insert(keys::time(keys::bucket(T0), 101), &[][..])
+            .expect("insert");
+        s.db.insert(
+            keys::sk(Source::Ops, EventKind::LoadGenerated, 101),
+            &[][..],
+        )
+        .expect("insert");
+        s.db.flush().expect("flush");
+    }
+    let s = open(d.path());
+    assert_eq!(s.last_seq(), 100);
+    assert!(s.verify().is_ok(), "{:?}", s.verify());
+    assert!(s.db.get(keys::seg(101)).expect("get").is_none());
+    let mut rng = Rng(9);
+    let envs = s
+        .append(&events(&mut rng, 3, T0, 1), &ClassPolicy::default())
+        .expect("append");
+    assert_eq!(envs[0].seq, 101);
+    assert!(s.verify().is_ok(), "{:?}", s.verify());
+}
+
+#[test]
+fn long_scans_read_on_a_second_thread_with_the_same_results_and_errors() {
+    let d = tmp();
+    let s = open(d.path());
+    let mut rng = Rng(11);
+    let evs = events(&mut rng, 12_000, T0, 24);
+    let envs = s.append(&evs, &ClassPolicy::default()).expect("append");
+    let scanned = s.scan(1).collect::<Result<Vec<_>, _>>().expect("scan");
+    assert!(scanned == envs, "the piped scan returns what was appended");
+    let tail = s.scan(3000).collect::<Result<Vec<_>, _>>().expect("scan");
+    assert_eq!(tail.first().map(|e| e.seq), Some(3000));
+    assert_eq!(tail.len(), 12_000 - 2999);
+    // Stopping early leaves nothing hanging.
+    assert_eq!(s.scan(1).take(5).count(), 5);
+    tamper(&s, 9000, |first, v| {
+        let (start, _) = record_offset(first, v, 9000);
+        v[start + 3] ^= 1;
+    });
+    let mut it = s.scan(1);
+    let got: Vec<_> = it.by_ref().take_while(|r| r.is_ok()).collect();
+    // Hashes are checked a segment at a time: the records before 9000 in its segment are not
+    // returned either (as in the single-threaded scan).
+    assert!((8999 - 64..=8999).contains(&got.len()), "{}", got.len());
+    assert!(it.next().is_none(), "nothing after the error");
+    let err = s.scan(1).find_map(|r| r.err()).expect("error");
+    assert!(err.to_string().contains("seq 9000"), "{err}");
+}
+
+#[test]
+fn large_time_range_pages_match_a_brute_force_filter() {
+    let d = tmp();
+    let s = open(d.path());
+    let policy = ClassPolicy::default();
+    let mut rng = Rng(13);
+    let mut all = Vec::new();
+    for b in 0..6 {
+        // Batches of 100: many small segments, so a few hours name well over 16 of them.
+        for c in 0..20 {
+            let evs = events(&mut rng, 100, T0 + b * 4 * HOUR + c * HOUR / 5, 1);
+            all.extend(s.append(&evs, &policy).expect("append"));
+        }
+    }
+    for (since, len, limit, backward) in [
+        (T0, 6 * HOUR, 100_000, false),
+        (T0 + HOUR, 9 * HOUR, 100_000, true),
+        (T0 + 2 * HOUR, 12 * HOUR, 1000, false),
+        (T0 + 3 * HOUR, 5 * HOUR, 1000, true),
+    ] {
+        let q = Query {
+            since: Some(since),
+            until: Some(since + len),
+            limit,
+            backward,
+            ..Query::default()
+        };
+        let want = brute(&all, &q);
+        assert!(want.len() > 1000, "the case reads many segments");
+        assert_eq!(all_pages(&s, &q), want, "{q:?}");
+    }
+    // A page that fills early; the items are the stored envelopes.
+    let page = s
+        .query(&Query {
+            since: Some(T0),
+            until: Some(T0 + 20 * HOUR),
+            limit: 1000,
+            ..Query::default()
+        })
+        .expect("query");
+    assert_eq!(page.items.len(), 1000);
+    for e in &page.items {
+        assert_eq!(Some(e), all.get(e.seq as usize - 1));
+    }
+}
