@@ -17,6 +17,9 @@ use crate::{keys, StoreError, StoreOptions};
 /// Batches with at most this many sled writes (segments, index entries, head) are inserted
 /// key by key, larger ones with one `apply_batch` (see `Store::apply`).
 const INSERT_MAX_WRITES: usize = 32;
+/// Batches of more records than this take the two-thread path of `commit` without building
+/// their sled writes first (`apply` still picks inserts or `apply_batch` by their number).
+const SMALL_BATCH_RECORDS: usize = 256;
 
 /// Largest record (encoded event) the store accepts: 1 MiB.
 pub const MAX_RECORD: usize = 1 << 20;
@@ -452,37 +455,43 @@ impl Store {
             checkpoint(&self.db, &self.db_file, &self.sled_dir, &mut writer.journal)
                 .map_err(|e| poison(writer, e))?;
         }
-        let writes = sled_writes(&st, &pending, new_base);
-        let result = writer
-            .journal
-            .write(first_seq, &st.head, &pending, new_base.is_some())
-            .and_then(|()| {
-                if writes.len() <= INSERT_MAX_WRITES {
-                    self.apply(writes)?;
-                    return writer.journal.sync();
-                }
-                // A large batch: sled works on a second thread while this one waits for the
-                // journal's fdatasync (kept on the caller's thread: the ack follows it here).
-                let journal = &writer.journal;
+        // Small batches: build the sled writes here and, if few, insert them one by one (see
+        // `apply`). Large ones: a second thread builds the segments and index entries and
+        // applies them while this one writes the journal frame and waits for its fdatasync.
+        let small = (pending.len() <= SMALL_BATCH_RECORDS)
+            .then(|| sled_writes(&st, &pending, new_base))
+            .filter(|w| w.len() <= INSERT_MAX_WRITES);
+        let result = match small {
+            Some(writes) => writer
+                .journal
+                .write(first_seq, &st.head, &pending, new_base.is_some())
+                .and_then(|()| self.apply(writes))
+                .and_then(|()| writer.journal.sync()),
+            None => {
+                let journal = &mut writer.journal;
+                let (st, pending) = (&st, &pending);
                 std::thread::scope(|sc| {
                     let helper = std::thread::Builder::new()
                         .name("vigil-apply".into())
-                        .spawn_scoped(sc, || self.apply(writes));
+                        .spawn_scoped(sc, || self.apply(sled_writes(st, pending, new_base)));
                     match helper {
                         Ok(h) => {
-                            let synced = journal.sync();
+                            let written = journal
+                                .write(first_seq, &st.head, pending, new_base.is_some())
+                                .and_then(|()| journal.sync());
                             let applied = h.join().unwrap_or_else(|_| {
                                 Err(StoreError::Sled {
                                     path: self.sled_dir.clone(),
                                     detail: "sled panicked while applying a batch".into(),
                                 })
                             });
-                            applied.and(synced)
+                            applied.and(written)
                         }
                         Err(e) => Err(StoreError::io(&self.sled_dir, e)),
                     }
                 })
-            });
+            }
+        };
         if let Err(e) = result {
             return Err(poison(writer, e));
         }
