@@ -5,7 +5,9 @@
 //! input therefore gives the same bits on the RP2040 and on the host.
 
 use crate::fixed::{div_round, QuantMultiplier};
-use crate::format::{Affine, ConvGeom, InputKind, Layer, Model, PoolGeom, Weights, MAX_CLASSES};
+use crate::format::{
+    Affine, ConvGeom, InputKind, Layer, Model, PoolGeom, Weights, MAX_CLASSES, MAX_INPUT_CHANNELS,
+};
 use crate::shape::Shape;
 
 /// Why an inference could not run (the caller passed the wrong buffers).
@@ -158,14 +160,34 @@ impl Model<'_> {
         let sum: i32 = frame_centi.iter().map(|&x| i32::from(x)).sum();
         let mean = div_round(sum, pixels as i32);
         let zp = i32::from(self.input_zero_point);
-        for (ch, spec) in self.input_channels().iter().enumerate() {
-            let base = match spec.kind {
+        let mut bases = [0i32; MAX_INPUT_CHANNELS];
+        let mut requants = [QuantMultiplier::ZERO; MAX_INPUT_CHANNELS];
+        for ((base, q), spec) in bases
+            .iter_mut()
+            .zip(&mut requants)
+            .zip(self.input_channels())
+        {
+            *base = match spec.kind {
                 InputKind::Absolute => spec.offset_centi,
                 InputKind::MinusMean => spec.offset_centi.saturating_add(mean),
             };
-            for (p, &x) in frame_centi.iter().enumerate() {
+            *q = spec.requant;
+        }
+        if shape.c == 2 {
+            // The usual two channels: one pass, both values of a pixel from one reading.
+            let (b0, b1, q0, q1) = (bases[0], bases[1], requants[0], requants[1]);
+            for (px, &x) in out.chunks_exact_mut(2).zip(frame_centi) {
+                let x = i32::from(x);
+                px[0] = clamp_i8(q0.apply(x.saturating_sub(b0)).saturating_add(zp), -128);
+                px[1] = clamp_i8(q1.apply(x.saturating_sub(b1)).saturating_add(zp), -128);
+            }
+            return Ok(());
+        }
+        let (bases, requants) = (&bases[..shape.c], &requants[..shape.c]);
+        for (px, &x) in out.chunks_exact_mut(shape.c).zip(frame_centi) {
+            for ((o, &base), &q) in px.iter_mut().zip(bases).zip(requants) {
                 let v = i32::from(x).saturating_sub(base);
-                out[p * shape.c + ch] = clamp_i8(spec.requant.apply(v).saturating_add(zp), -128);
+                *o = clamp_i8(q.apply(v).saturating_add(zp), -128);
             }
         }
         Ok(())
@@ -209,7 +231,11 @@ impl WeightSource for Book<'_> {
 fn run_layer(layer: &Layer<'_>, src: &[i8], s: Shape, in_zp: i32, dst: &mut [i8], d: Shape) {
     match layer {
         Layer::Conv2d(g, a) => match a.weights {
-            Weights::Plain(w) => conv2d(&Plain(w), src, s, in_zp, g, a, dst, d),
+            Weights::Plain(w) => {
+                if !conv2d_patches(w, src, s, in_zp, g, a, dst, d) {
+                    conv2d(&Plain(w), src, s, in_zp, g, a, dst, d)
+                }
+            }
             book => conv2d(&Book(book), src, s, in_zp, g, a, dst, d),
         },
         Layer::DepthwiseConv2d(g, a) => match a.weights {
@@ -217,7 +243,7 @@ fn run_layer(layer: &Layer<'_>, src: &[i8], s: Shape, in_zp: i32, dst: &mut [i8]
             book => depthwise(&Book(book), src, s, in_zp, g, a, dst, d),
         },
         Layer::Dense(a) => match a.weights {
-            Weights::Plain(w) => dense(&Plain(w), src, in_zp, a, dst),
+            Weights::Plain(w) => dense_plain(w, src, in_zp, a, dst),
             book => dense(&Book(book), src, in_zp, a, dst),
         },
         Layer::MaxPool(g) => pool(src, s, g, dst, d, None),
@@ -272,6 +298,117 @@ fn conv2d<W: WeightSource>(
                 dst[out_base + oc] = requantize(acc, a.requant.get(oc), zp, a.relu);
             }
         }
+    }
+}
+
+/// Longest kernel patch (`kh · kw · in_c`, or a dense layer's input) the fast paths handle;
+/// longer ones take the plain loops (same bits, slower).
+pub const MAX_PATCH: usize = 512;
+/// Most output channels of a convolution on the fast path (their biases and multipliers are
+/// decoded once per layer into a stack buffer of this size).
+pub const MAX_BLOCK: usize = 64;
+
+/// `Σ w · x` over a weight row and a patch of zero-point-free inputs. The accumulation wraps
+/// like the reference loop; the parser's accumulator bound means it never actually wraps, so
+/// the order of the additions does not change the bits. Written as a plain zipped fold so the
+/// compiler drops the bounds checks and vectorizes it (i8 × i16 → i32 lanes on the host).
+#[inline]
+fn dot(w: &[u8], x: &[i16]) -> i32 {
+    w.iter().zip(x).fold(0i32, |acc, (&w, &x)| {
+        acc.wrapping_add(i32::from(w as i8) * i32::from(x))
+    })
+}
+
+/// Regular convolution with plain weights, one output pixel at a time: the kernel's input
+/// patch is gathered once (with the input zero point already subtracted and zeros in the
+/// padding, which is what skipping a padding tap contributes) and then dotted with each output
+/// channel's weight row (`[kh][kw][in_c]`, contiguous and in the patch's order). Biases and
+/// multipliers are decoded once per layer. Bit-identical to [`conv2d`]; returns `false`,
+/// leaving the work to it, for patches or channel counts beyond the stack buffers.
+#[allow(clippy::too_many_arguments)]
+fn conv2d_patches(
+    w: &[u8],
+    src: &[i8],
+    s: Shape,
+    in_zp: i32,
+    g: &ConvGeom,
+    a: &Affine<'_>,
+    dst: &mut [i8],
+    d: Shape,
+) -> bool {
+    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+    let per = kh * kw * s.c;
+    if per > MAX_PATCH || d.c > MAX_BLOCK || per == 0 || w.len() < per * d.c {
+        return false;
+    }
+    let zp = i32::from(a.out_zero_point);
+    let lo = if a.relu { zp.max(-128) } else { -128 };
+    let mut bias = [0i32; MAX_BLOCK];
+    let mut requant = [QuantMultiplier::ZERO; MAX_BLOCK];
+    for (oc, (b, q)) in bias
+        .iter_mut()
+        .zip(requant.iter_mut())
+        .take(d.c)
+        .enumerate()
+    {
+        *b = a.bias.get(oc);
+        *q = a.requant.get(oc);
+    }
+    let mut buf = [0i16; MAX_PATCH];
+    let patch = &mut buf[..per];
+    let row_len = kw * s.c;
+    for oy in 0..d.h {
+        for ox in 0..d.w {
+            for ky in 0..kh {
+                let row = &mut patch[ky * row_len..(ky + 1) * row_len];
+                let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
+                    row.fill(0);
+                    continue;
+                };
+                for (kx, cell) in row.chunks_exact_mut(s.c).enumerate() {
+                    match tap(ox, g.stride_w, kx, g.pad_w, s.w) {
+                        Some(ix) => {
+                            let at = (iy * s.w + ix) * s.c;
+                            for (p, &x) in cell.iter_mut().zip(&src[at..at + s.c]) {
+                                *p = (i32::from(x) - in_zp) as i16;
+                            }
+                        }
+                        None => cell.fill(0),
+                    }
+                }
+            }
+            let out_base = (oy * d.w + ox) * d.c;
+            let out = &mut dst[out_base..out_base + d.c];
+            for (((o, wrow), &b), &q) in out
+                .iter_mut()
+                .zip(w.chunks_exact(per))
+                .zip(&bias[..d.c])
+                .zip(&requant[..d.c])
+            {
+                let acc = b.wrapping_add(dot(wrow, patch));
+                *o = clamp_i8(q.apply(acc).saturating_add(zp), lo);
+            }
+        }
+    }
+    true
+}
+
+/// Dense layer with plain weights: one zipped dot product per output over the zero-point-free
+/// input (converted once). Bit-identical to [`dense`].
+fn dense_plain(w: &[u8], src: &[i8], in_zp: i32, a: &Affine<'_>, dst: &mut [i8]) {
+    let n_in = src.len();
+    if n_in > MAX_PATCH || n_in == 0 || w.len() < n_in * dst.len() {
+        return dense(&Plain(w), src, in_zp, a, dst);
+    }
+    let mut buf = [0i16; MAX_PATCH];
+    let x = &mut buf[..n_in];
+    for (x, &v) in x.iter_mut().zip(src) {
+        *x = (i32::from(v) - in_zp) as i16;
+    }
+    let zp = i32::from(a.out_zero_point);
+    for (o, (out, wrow)) in dst.iter_mut().zip(w.chunks_exact(n_in)).enumerate() {
+        let acc = a.bias.get(o).wrapping_add(dot(wrow, x));
+        *out = requantize(acc, a.requant.get(o), zp, a.relu);
     }
 }
 

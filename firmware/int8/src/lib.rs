@@ -1,7 +1,7 @@
 //! The int8 inference engine shared by the Pico and the Pi: integer-only, bit-identical everywhere.
 //!
 //! A model is a small CNN over one thermal frame (24 × 32 readings in centi-°C) stored in the
-//! compact, versioned, checksummed binary format of [`format`]. [`Model::parse`] borrows the
+//! compact, versioned, checksummed binary format of [`format`](mod@format). [`Model::parse`] borrows the
 //! bytes without allocating; [`Model::infer`] runs it with a caller-provided scratch arena and
 //! returns the winning class with an integer per-mille confidence.
 //!
@@ -20,7 +20,7 @@
 //! ```
 //!
 //! With the `std` feature the crate also has the f32 reference of the same architecture
-//! ([`reference`], for calibration and comparison on the host) and the model encoder
+//! ([`reference`](mod@reference), for calibration and comparison on the host) and the model encoder
 //! ([`encode`]).
 #![cfg_attr(not(feature = "std"), no_std)]
 

@@ -3,9 +3,9 @@
 //!
 //! - [`dataset`]: the seed's CSV format (768 readings, label digit at the end of the file
 //!   stem) with errors that name the file, line and column.
-//! - [`synth`]: a physically plausible labelled synthetic set.
-//! - [`f32model`]: the f32 model file the trainer writes (JSON) for [`vigil_int8::reference`].
-//! - [`quantize`]: f32 → int8 (minmax, EMA, percentile, MSE, KL calibration; per-tensor or
+//! - [`synth`](mod@synth): a physically plausible labelled synthetic set.
+//! - [`f32model`]: the f32 model file the trainer writes (JSON) for [`vigil_int8::reference`](mod@vigil_int8::reference).
+//! - [`quantize`](mod@quantize): f32 → int8 (minmax, EMA, percentile, MSE, KL calibration; per-tensor or
 //!   per-channel weights; k-means codebooks).
 //! - [`eval`]: int8 and f32 classification, accuracy and confusion matrix.
 

@@ -3,14 +3,17 @@
 //! Each scene starts from the room: an ambient temperature of 10–35 °C, a vertical gradient
 //! (warm ceiling, cool floor) and a few faint wall patches. Then, by class:
 //!
-//! - **Person**: a head (skin 33–35.5 °C, above the room) and a body (clothing between ambient and skin) as
-//!   ellipses, standing, sitting or lying, at 1–6 m (fewer pixels and more blending with the
-//!   room the farther away), sometimes partly hidden by the frame edge or by furniture.
+//! - **Person**: a head (face skin that follows the room as thermoregulation makes it: about
+//!   32–34 °C in a cool room, 33.5–35.5 °C in a comfortable one, 35–36.5 °C in a hot one) and a
+//!   body (clothing between ambient and skin) as ellipses, standing, sitting or lying, at 1–6 m
+//!   (fewer pixels the farther away; each pixel integrates its field of view), sometimes partly
+//!   hidden by the frame edge or by furniture.
 //! - **Object**: a hot cup or kettle (45–90 °C, small), a lamp (40–110 °C), a radiator
-//!   (40–65 °C, wide with fins), a cold drink or window (2–12 °C), a laptop (30–42 °C), or an
-//!   animal-sized warm blob (cat or dog, 28–35 °C, low and horizontal).
-//! - **Background**: the room alone, sometimes with a sunlit patch or a warm appliance far
-//!   away that spans less than a pixel's worth of heat.
+//!   (40–65 °C, wide with fins), a cold drink or window (2–12 °C), a laptop (a sharp-edged warm
+//!   base of 30–42 °C under a thin, barely warm lid), or an animal-sized warm blob (cat or dog:
+//!   low and horizontal, insulating fur, a small head only slightly warmer than the fur).
+//! - **Background**: the room alone, sometimes with a sunlit patch or a hot appliance far away
+//!   that covers less than one pixel's field of view.
 //!
 //! Every frame then gets the sensor's artefacts: Gaussian noise (0.08–0.3 °C), a checkerboard
 //! offset between the two chess subpages (±0.25 °C), and zero to three dead pixels stuck at
@@ -148,22 +151,25 @@ fn room(rng: &mut Rng) -> (Canvas, f32) {
     (c, ambient)
 }
 
+/// Face skin and clothing surface temperatures of a person in a room at `ambient` °C.
+///
+/// Skin is not a fixed 33–35.5 °C: thermoregulation moves it with the room. In a cool room
+/// the face runs about 32–34 °C, in a comfortable one 33.5–35 °C, and in a hot room
+/// vasodilation and sweating hold it between the room and the 37 °C core, about 35–36.5 °C
+/// at 35 °C ambient (`ambient + 0.3–0.5 · (37 − ambient)`). Clothing lies between the room and
+/// the skin.
+fn person_temperatures(ambient: f32, rng: &mut Rng) -> (f32, f32) {
+    let comfortable = rng.uniform(33.0, 35.0) + 0.06 * (ambient - 22.0);
+    let hot = ambient + rng.uniform(0.3, 0.5) * (37.0 - ambient);
+    let skin = comfortable.max(hot).min(36.5);
+    let clothing = ambient + rng.uniform(0.35, 0.75) * (skin - ambient);
+    (skin, clothing)
+}
+
 fn person(c: &mut Canvas, ambient: f32, rng: &mut Rng) {
     let distance = rng.uniform(1.0, 6.0); // metres
     let scale = 7.0 / distance; // pixels per metre-ish at this FOV
-                                // Skin runs 33–35.5 °C and stays a little above a hot room.
-    let skin = rng.uniform(33.0, 35.5).max(ambient + rng.uniform(0.3, 1.5));
-    let clothing = ambient + rng.uniform(0.35, 0.75) * (skin - ambient);
-    // Far away the head and body blur into the room.
-    let (skin, clothing) = if distance > 4.0 {
-        let k = 1.0 - (distance - 4.0) * 0.15;
-        (
-            ambient + k * (skin - ambient),
-            ambient + k * (clothing - ambient),
-        )
-    } else {
-        (skin, clothing)
-    };
+    let (skin, clothing) = person_temperatures(ambient, rng);
     let pose = rng.below(3);
     let (body_h, body_w) = match pose {
         0 => (1.1 * scale, 0.28 * scale), // standing: half-heights
@@ -249,21 +255,32 @@ fn object(c: &mut Canvas, ambient: f32, rng: &mut Rng) {
             }
         }
         4 => {
-            let (h, w) = (rng.uniform(2.0, 4.0), rng.uniform(3.0, 7.0));
-            c.rect(cy - h / 2.0, cx - w / 2.0, h, w, rng.uniform(30.0, 42.0)); // laptop
+            // Laptop on a desk: a warm base (keyboard and palm rest over the electronics) with a
+            // sharp-edged rectangular outline, and its lid standing above it, a thin panel a few
+            // degrees above the room (the display's back radiates less than the base).
+            let (h, w) = (rng.uniform(1.5, 3.0), rng.uniform(3.0, 7.0));
+            let (y0, x0) = (rng.uniform(10.0, 20.0), cx - w / 2.0);
+            c.rect(y0, x0, h, w, rng.uniform(30.0, 42.0));
+            let lid = rng.uniform(1.5, 3.5);
+            c.rect(y0 - lid, x0, lid, w, ambient + rng.uniform(1.0, 5.0));
         }
         _ => {
-            // Cat or dog: low in the frame, horizontal, fur cooler than skin.
-            let (ry, rx) = (rng.uniform(0.8, 2.0), rng.uniform(1.6, 4.0));
-            let fur =
-                ambient + rng.uniform(0.35, 0.7) * (rng.uniform(30.0, 35.0) - ambient).max(0.5);
+            // Cat or dog: low in the frame (on the floor), a long horizontal body whose fur
+            // insulates (its surface is ambient + 0.3–0.6 of the way to the 38–39 °C core),
+            // and a small head at one end (about a third of the body's length) that is only
+            // slightly warmer (thinner fur around the eyes and nose), never at skin
+            // temperature over a large area as a human face is.
+            let (ry, rx) = (rng.uniform(0.7, 1.6), rng.uniform(1.8, 4.0));
+            let fur = ambient + rng.uniform(0.3, 0.6) * (38.5 - ambient).max(0.5);
             let y = rng.uniform(16.0, 22.0);
             c.ellipse(y, cx, ry, rx, fur, &none);
+            let head = (0.3 * rx).clamp(0.5, 1.2);
+            let side = if rng.below(2) == 0 { -1.0 } else { 1.0 };
             c.ellipse(
-                y - ry * 0.6,
-                cx + rx * 0.9,
-                ry * 0.6,
-                ry * 0.6,
+                y - ry * 0.5,
+                cx + side * (rx + head * 0.6),
+                head,
+                head,
                 fur + rng.uniform(0.5, 2.0),
                 &none,
             );
@@ -286,15 +303,20 @@ fn background(c: &mut Canvas, ambient: f32, rng: &mut Rng) {
             ); // sun patch
         }
         _ => {
-            let r = rng.uniform(0.2, 0.35);
+            // A far appliance (a pilot light, a charger, a standby lamp across the room):
+            // hotter than skin, but strictly smaller than one pixel's field of view and wholly
+            // inside it, so one pixel reads a point source's share of its heat (at most a few
+            // degrees) and its neighbours nothing.
+            let r = rng.uniform(0.1, 0.18);
+            let (py, px) = (rng.below(H - 4) + 2, rng.below(W - 4) + 2);
             c.ellipse(
-                rng.uniform(2.0, 22.0),
-                rng.uniform(2.0, 30.0),
+                py as f32 + rng.uniform(r, 1.0 - r),
+                px as f32 + rng.uniform(r, 1.0 - r),
                 r,
                 r,
-                ambient + rng.uniform(3.0, 10.0),
+                rng.uniform(40.0, 70.0),
                 &none,
-            ); // tiny far source
+            );
         }
     }
 }

@@ -17,12 +17,13 @@
 use std::time::Instant;
 
 use burn::tensor::{Tensor, TensorData};
+use vigil_int8::engine::{MAX_BLOCK, MAX_PATCH};
 use vigil_int8::reference::F32Model;
 use vigil_int8::{Layer, Model, Shape, Weights};
 use vigil_thermal::dataset::to_centi;
 
 use crate::arch::{H, W};
-use crate::data::Prepared;
+use crate::data::{input_shell, push_chw, Prepared};
 use crate::net::{values, Net};
 use crate::train::cpu;
 use crate::TrainError;
@@ -30,6 +31,18 @@ use crate::TrainError;
 /// Cortex-M0+ cycles charged per loop body of the int8 engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CycleCosts {
+    /// One multiply-accumulate of the patch path's dot product: `LDRSB` weight (2), `LDRSH`
+    /// patch value (2), `MULS`, `ADDS`, two pointer increments, `CMP` + taken `BNE` (1 + 2);
+    /// no bounds checks (zipped slices) and no zero point (subtracted in the patch).
+    pub dot_mac: u64,
+    /// One patch element gathered from the input: `LDRSB`, `SUBS` zero point, `STRH`, two
+    /// pointer increments, loop.
+    pub patch_elem: u64,
+    /// One patch element in the zero padding: `STRH` of zero, loop.
+    pub patch_pad_elem: u64,
+    /// Per output value of the patch path: the weight row slice and the dot product's call
+    /// and setup (the bias and multiplier are decoded once per layer, not counted).
+    pub dot_setup: u64,
     /// One multiply-accumulate with plain int8 weights: 2 `LDRSB` (2 + 2), `SUBS` zero point,
     /// `MULS`, `ADDS`, index increment, 2 bounds checks (`CMP` + untaken `BHS`, 2 + 2),
     /// loop `CMP` + taken `BNE` (1 + 2), one register spill (2).
@@ -70,6 +83,10 @@ pub struct CycleCosts {
 impl Default for CycleCosts {
     fn default() -> Self {
         CycleCosts {
+            dot_mac: 11,
+            patch_elem: 10,
+            patch_pad_elem: 5,
+            dot_setup: 12,
             mac: 16,
             codebook_extra: 15,
             tap: 20,
@@ -120,6 +137,12 @@ fn taps_1d(out: usize, k: u8, stride: u8, pad: u8, size: usize) -> (u64, u64) {
     (inside, padding)
 }
 
+/// Whether the engine runs this convolution by patches (`vigil_int8::engine`'s fast path).
+fn patch_path(a: &vigil_int8::Affine<'_>, g: &vigil_int8::ConvGeom, s: Shape, d: Shape) -> bool {
+    let per = usize::from(g.kh) * usize::from(g.kw) * s.c;
+    matches!(a.weights, Weights::Plain(_)) && per > 0 && per <= MAX_PATCH && d.c <= MAX_BLOCK
+}
+
 /// Cycle estimate per layer of an int8 model, input quantization first.
 pub fn rp2040_estimate(model: &Model<'_>, c: &CycleCosts) -> Vec<LayerCost> {
     let input = model.input_shape();
@@ -139,6 +162,37 @@ pub fn rp2040_estimate(model: &Model<'_>, c: &CycleCosts) -> Vec<LayerCost> {
             Weights::Codebook { .. } => c.mac + c.codebook_extra,
         };
         let (macs, cycles) = match layer {
+            Layer::Conv2d(g, a) if patch_path(a, g, s, d) => {
+                // One patch per output pixel, then one dot product over the whole patch
+                // (zeros in the padding included) per output channel.
+                let per = usize::from(g.kh) * usize::from(g.kw) * s.c;
+                let (ty, py) = taps_1d(d.h, g.kh, g.stride_h, g.pad_h, s.h);
+                let (tx, px) = taps_1d(d.w, g.kw, g.stride_w, g.pad_w, s.w);
+                let taps = (ty + py) * (tx + px);
+                let valid = ty * tx;
+                let (valid_elems, pad_elems) = (valid * s.c as u64, (taps - valid) * s.c as u64);
+                let rows = (d.h * d.w * usize::from(g.kh)) as u64;
+                let dot_macs = (d.len() * per) as u64;
+                (
+                    valid * s.c as u64 * d.c as u64,
+                    dot_macs * c.dot_mac
+                        + valid_elems * c.patch_elem
+                        + pad_elems * c.patch_pad_elem
+                        + valid * c.tap
+                        + (taps - valid) * c.skipped_tap
+                        + rows * c.row
+                        + d.len() as u64 * (c.output + c.dot_setup),
+                )
+            }
+            Layer::Dense(a) if matches!(a.weights, Weights::Plain(_)) && s.len() <= MAX_PATCH => {
+                let macs = (s.len() * d.len()) as u64;
+                (
+                    macs,
+                    s.len() as u64 * c.patch_elem
+                        + macs * c.dot_mac
+                        + d.len() as u64 * (c.output + c.dot_setup),
+                )
+            }
             Layer::Conv2d(g, a) | Layer::DepthwiseConv2d(g, a) => {
                 let (ty, _) = taps_1d(d.h, g.kh, g.stride_h, g.pad_h, s.h);
                 let (tx, px) = taps_1d(d.w, g.kw, g.stride_w, g.pad_w, s.w);
@@ -192,6 +246,18 @@ pub fn rp2040_estimate(model: &Model<'_>, c: &CycleCosts) -> Vec<LayerCost> {
     out
 }
 
+/// Fixed-point requantizations one inference does: every input value and every output value
+/// of a convolution or dense layer.
+pub fn requantization_count(model: &Model<'_>) -> usize {
+    let mut n = model.input_shape().len();
+    for (i, layer) in model.layers().iter().enumerate() {
+        if layer.affine().is_some() {
+            n += model.tensor_shape(i + 1).map_or(0, |s| s.len());
+        }
+    }
+    n
+}
+
 /// Host latency figures, per frame.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Latency {
@@ -199,8 +265,19 @@ pub struct Latency {
     pub frames: usize,
     /// int8 engine (input quantization included), µs per frame.
     pub int8_us: f64,
-    /// burn f32, one frame per forward (tensor in, logits out), µs per frame.
+    /// The int8 input quantization alone (frame mean, every input value), µs per frame.
+    pub int8_input_us: f64,
+    /// Fixed-point requantizations per frame (input values and conv/dense outputs).
+    pub requants: usize,
+    /// That many requantizations alone, back to back, µs.
+    pub requant_us: f64,
+    /// burn f32 the way a caller classifies one frame: the input channels derived from the
+    /// frame (°C), a batch-1 tensor, the forward on the inference device (no autodiff), the
+    /// logits read back; µs per frame. The int8 figure likewise includes its input
+    /// quantization from centi-°C.
     pub burn_us: f64,
+    /// burn f32 batch 1 with the input channels derived beforehand (tensor in, logits out).
+    pub burn_model_us: f64,
     /// burn f32 in batches of 64, µs per frame.
     pub burn_batched_us: f64,
     /// vigil's f32 reference (plain loops), µs per frame.
@@ -250,9 +327,38 @@ pub fn latency(
     if let Some(e) = int8_err {
         return Err(TrainError::Int8(e.to_string()));
     }
+    // Two parts of the int8 time, to show what bounds it: the input quantization alone, and
+    // the fixed-point requantizations of one frame (every input value and every conv/dense
+    // output) on their own, over accumulator-sized values.
+    let mut input = vec![0i8; model.input_shape().len()];
+    let int8_input_us = time_per_frame(frames.len(), min_secs, || {
+        for f in &centi {
+            if let Err(e) = model.quantize_input(std::hint::black_box(f), &mut input) {
+                int8_err = Some(e);
+            }
+        }
+    });
+    if let Some(e) = int8_err {
+        return Err(TrainError::Int8(e.to_string()));
+    }
+    let requants = requantization_count(&model);
+    let q =
+        vigil_int8::QuantMultiplier::from_real(0.0123).unwrap_or(vigil_int8::QuantMultiplier::ZERO);
+    let accs: Vec<i32> = (0..requants as i32)
+        .map(|i| i.wrapping_mul(7919) % 200_000 - 100_000)
+        .collect();
+    let mut outs = vec![0i8; accs.len()];
+    let requant_us = time_per_frame(1, min_secs, || {
+        for (o, &a) in outs.iter_mut().zip(std::hint::black_box(&accs)) {
+            *o = q.apply(a).saturating_add(3).clamp(-128, 127) as i8;
+        }
+        std::hint::black_box(&outs);
+    });
 
+    // The plain ndarray device: no autodiff, as an inference caller would use it.
     let device = cpu();
     let (arch, net) = Net::from_f32(f32_model, &device)?;
+    let shell = input_shell(&arch.inputs);
     let labelled: Vec<_> = frames
         .iter()
         .map(|f| (vigil_thermal::Label::Background, f.clone()))
@@ -262,6 +368,26 @@ pub fn latency(
     let mut burn_classes = vec![0usize; frames.len()];
     let mut burn_err = None;
     let burn_us = time_per_frame(frames.len(), min_secs, || {
+        for (k, frame) in frames.iter().enumerate() {
+            let mut chw = Vec::with_capacity(per);
+            let logits = push_chw(&shell, std::hint::black_box(frame), &mut chw).and_then(|()| {
+                let x = Tensor::<4>::from_data(
+                    TensorData::new(chw, [1, prepared.channels, H, W]),
+                    &device,
+                );
+                values(net.forward(&arch, x, None))
+            });
+            match logits {
+                Ok(logits) => burn_classes[k] = vigil_int8::reference::argmax(&logits),
+                Err(e) => burn_err = Some(e),
+            }
+        }
+    });
+    if let Some(e) = burn_err {
+        return Err(e);
+    }
+    let mut burn_err = None;
+    let burn_model_us = time_per_frame(frames.len(), min_secs, || {
         for (k, cls) in burn_classes.iter_mut().enumerate() {
             let x = Tensor::<4>::from_data(
                 TensorData::new(
@@ -299,7 +425,11 @@ pub fn latency(
     Ok(Latency {
         frames: frames.len(),
         int8_us,
+        int8_input_us,
+        requants,
+        requant_us,
         burn_us,
+        burn_model_us,
         burn_batched_us,
         reference_us,
         agree,

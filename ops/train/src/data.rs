@@ -20,24 +20,36 @@ pub struct Prepared {
     pub labels: Vec<usize>,
 }
 
+/// A model with only the input channels of `inputs` (to derive inputs with the reference).
+pub fn input_shell(inputs: &[F32Input]) -> F32Model {
+    F32Model {
+        input_h: H,
+        input_w: W,
+        inputs: inputs.to_vec(),
+        layers: vec![],
+        n_classes: CLASSES,
+    }
+}
+
+/// Appends the input channels of one frame (°C, row-major 24 × 32) to `out`, CHW, derived by
+/// the f32 reference itself so that burn and vigil see the very same numbers.
+pub fn push_chw(shell: &F32Model, frame: &[f32], out: &mut Vec<f32>) -> Result<(), TrainError> {
+    let c = shell.inputs.len();
+    let hwc = shell.input_tensor(frame)?;
+    for ch in 0..c {
+        out.extend((0..H * W).map(|p| hwc[p * c + ch]));
+    }
+    Ok(())
+}
+
 impl Prepared {
     /// Derives the input channels of every frame (°C, row-major 24 × 32).
     pub fn new(inputs: &[F32Input], samples: &[(Label, Vec<f32>)]) -> Result<Self, TrainError> {
-        let shell = F32Model {
-            input_h: H,
-            input_w: W,
-            inputs: inputs.to_vec(),
-            layers: vec![],
-            n_classes: CLASSES,
-        };
+        let shell = input_shell(inputs);
         let c = inputs.len();
         let mut data = Vec::with_capacity(samples.len() * c * H * W);
         for (_, frame) in samples {
-            // HWC from the reference itself, so both sides see the very same numbers.
-            let hwc = shell.input_tensor(frame)?;
-            for ch in 0..c {
-                data.extend((0..H * W).map(|p| hwc[p * c + ch]));
-            }
+            push_chw(&shell, frame, &mut data)?;
         }
         Ok(Prepared {
             channels: c,

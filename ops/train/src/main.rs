@@ -315,12 +315,17 @@ fn run_bench(a: BenchArgs) -> Result<(), TrainError> {
         println!("  {name:<36} {us:>10.2} {:>9.1}×", us / lat.int8_us);
     };
     row("int8 engine (vigil-int8)", lat.int8_us);
-    row("burn f32, ndarray, batch 1", lat.burn_us);
+    row("burn f32, ndarray, batch 1, per frame", lat.burn_us);
+    row("burn f32, batch 1, model only", lat.burn_model_us);
     row("burn f32, ndarray, batch 64", lat.burn_batched_us);
     row("f32 reference (plain loops)", lat.reference_us);
     println!(
         "  int8 and burn f32 agree on {} / {} frames",
         lat.agree, lat.frames
+    );
+    println!(
+        "  parts of the int8 time: input quantization {:.2} µs; its {} requantizations alone {:.2} µs",
+        lat.int8_input_us, lat.requants, lat.requant_us
     );
     let costs = CycleCosts::default();
     let est = rp2040_estimate(&parsed, &costs);

@@ -45,6 +45,9 @@ pub struct Net {
 pub struct FakeQuant {
     /// Scale and zero point of tensor `i` (0 = input, `i + 1` = output of block `i`).
     pub tensors: Vec<TensorQuant>,
+    /// Scale and zero point of each input channel (the quantizer's `input_channels`); the
+    /// input is rounded per channel with these instead of `tensors[0]`.
+    pub inputs: Vec<TensorQuant>,
     /// One weight scale per output channel (else one per layer).
     pub per_channel: bool,
 }
@@ -215,7 +218,7 @@ impl Net {
     /// already derived from the frames, see [`crate::data`]).
     pub fn forward(&self, arch: &Arch, x: Tensor<4>, fq: Option<&FakeQuant>) -> Tensor<2> {
         let mut x = match fq {
-            Some(f) => fake_quant_act(x, f.tensors[0]),
+            Some(f) => fake_quant_input(x, &f.inputs),
             None => x,
         };
         let mut params = self.layers.iter();
@@ -308,6 +311,32 @@ fn fake_quant_act<const D: usize>(x: Tensor<D>, q: TensorQuant) -> Tensor<D> {
         .clamp(-128.0, 127.0)
         .sub_scalar(z)
         .mul_scalar(s);
+    x.clone() + (deq - x).detach()
+}
+
+/// Rounds an input batch `[n, c, h, w]` onto each channel's int8 grid (straight-through).
+fn fake_quant_input(x: Tensor<4>, qs: &[TensorQuant]) -> Tensor<4> {
+    let c = x.dims()[1];
+    if qs.len() != c {
+        return x;
+    }
+    let device = x.device();
+    let per = |f: &dyn Fn(&TensorQuant) -> f32| {
+        Tensor::<4>::from_data(
+            TensorData::new(qs.iter().map(f).collect::<Vec<f32>>(), [1, c, 1, 1]),
+            &device,
+        )
+    };
+    let s = per(&|q| q.scale as f32);
+    let z = per(&|q| f32::from(q.zero_point));
+    let deq = x
+        .clone()
+        .div(s.clone())
+        .round()
+        .add(z.clone())
+        .clamp(-128.0, 127.0)
+        .sub(z)
+        .mul(s);
     x.clone() + (deq - x).detach()
 }
 

@@ -113,6 +113,7 @@ fn fake_quantization_follows_the_int8_engine() {
     let q = quantize(&model, &calib, opts).unwrap();
     let fq = FakeQuant {
         tensors: q.tensors.clone(),
+        inputs: q.input_channels.clone(),
         per_channel: true,
     };
     let data = Prepared::new(&arch.inputs, &frames).unwrap();
@@ -186,8 +187,9 @@ fn the_cycle_estimate_counts_every_multiply_accumulate() {
     let parsed = Model::parse(&q.bytes).unwrap();
     let est = rp2040_estimate(&parsed, &CycleCosts::default());
     assert_eq!(est.len(), arch.blocks.len() + 1);
-    // Padding taps are skipped, so the engine does fewer MACs than the dense count
-    // (100 296). By hand, valid taps × input channels per layer: conv1 35·47·8·2 = 26 320,
+    // Taps in the padding add nothing (the engine skips them or dots them with zeros), so
+    // the useful MACs are fewer than the dense count (100 296). By hand, valid taps × input
+    // channels per layer: conv1 35·47·8·2 = 26 320,
     // conv2 16·22·12·8 = 33 792, conv3 8·11·24·12 = 25 344, dense 72.
     let macs: u64 = est.iter().map(|l| l.macs).sum();
     assert_eq!(arch.macs().unwrap(), 100_296);

@@ -313,6 +313,7 @@ pub fn qat(
     for e in 0..t.epochs {
         let fq = FakeQuant {
             tensors: current_q.tensors.clone(),
+            inputs: current_q.input_channels.clone(),
             per_channel,
         };
         let lr = lr_at(t.lr, e, t.epochs);
