@@ -332,13 +332,17 @@ impl<'f> Replay<'f> {
             return;
         };
         // Deadlines that passed before this event fire first, each at its own instant — except
-        // where the log records that live took them in the other order.
+        // where the log records that live took them in the other order. A deadline at or
+        // before one live provably took before this event (`lower`) is due whatever `upper`
+        // says: a later event can set an earlier deadline (events arrive with older
+        // timestamps), so a later hint's deadline may lie below one already taken.
         for (core, queue) in run.cores.iter_mut().zip(run.pending.iter_mut()) {
             let (lower, upper) = self.hints.bounds(core.source(), env.seq);
             let reach = lower.map_or(env.ts, |l| l.max(env.ts));
             let mut guard = 0;
             while let Some(d) = core.deadline() {
-                if d > reach || upper.is_some_and(|u| d >= u) || guard > 100_000 {
+                let held_back = upper.is_some_and(|u| d >= u) && lower.is_none_or(|l| d > l);
+                if d > reach || held_back || guard > 100_000 {
                     break;
                 }
                 guard += 1;
@@ -407,5 +411,125 @@ impl<'f> Replay<'f> {
     pub fn finish(mut self) -> ReplayReport {
         self.end_session(None);
         self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_events::kinds::OutputChanged;
+    use vigil_events::{DataClass, NewEvent};
+
+    /// A hold rule like the GPIO core's: a `Detection` turns the output on (if off) and sets
+    /// the hold to end at the detection's `ts` + 5; the end of the hold turns it off.
+    struct Hold {
+        on: bool,
+        until: Option<UtcMicros>,
+    }
+
+    fn out(high: bool) -> Event {
+        OutputChanged {
+            name: "led".into(),
+            pin: 18,
+            high,
+            rule: "hold".into(),
+        }
+        .into()
+    }
+
+    impl ReplayCore for Hold {
+        fn source(&self) -> Source {
+            Source::Gpio
+        }
+        fn subscriptions(&self) -> &'static [EventKind] {
+            &[EventKind::Detection]
+        }
+        fn decisions(&self) -> &'static [EventKind] {
+            &[EventKind::OutputChanged]
+        }
+        fn is_decision(&self, env: &Envelope) -> bool {
+            env.source == Source::Gpio && env.kind == EventKind::OutputChanged
+        }
+        fn event(&mut self, env: &Envelope) -> Vec<Event> {
+            self.until = Some(env.ts + 5);
+            if self.on {
+                return Vec::new();
+            }
+            self.on = true;
+            vec![out(true)]
+        }
+        fn deadline(&self) -> Option<UtcMicros> {
+            self.until
+        }
+        fn tick(&mut self, now: UtcMicros) -> Vec<Event> {
+            match self.until {
+                Some(u) if u <= now => {
+                    self.until = None;
+                    self.on = false;
+                    vec![out(false)]
+                }
+                _ => Vec::new(),
+            }
+        }
+    }
+
+    fn envelope(seq: u64, ev: NewEvent) -> Envelope {
+        let kind = ev.kind();
+        let bytes = ev.encode(seq, DataClass::General);
+        let env = Envelope::decode(&bytes, [0; 32], [0; 32]).expect("decodes");
+        assert_eq!(env.kind, kind);
+        env
+    }
+
+    #[test]
+    fn a_later_event_with_an_older_timestamp_does_not_hold_back_a_deadline_live_took() {
+        let detection = |ts| {
+            NewEvent::new(
+                ts,
+                Source::Pico,
+                vigil_events::samples::sample(EventKind::Detection),
+            )
+        };
+        let gpio = |ts, high| NewEvent::new(ts, Source::Gpio, out(high));
+        // Live: a detection at 100 holds until 105; the hold ends (the core had seen seq 2)
+        // before a late detection stamped 99 is delivered; that one turns the output on again
+        // with a hold ending at 104, already past, taken once the core had seen seq 5.
+        let log = [
+            NewEvent::new(
+                0,
+                Source::Ops,
+                vigil_events::samples::sample(EventKind::SupervisorStarted),
+            ),
+            detection(100),
+            gpio(101, true),
+            detection(99),
+            gpio(105, false).after(2),
+            gpio(120, true),
+            gpio(104, false).after(5),
+            NewEvent::new(
+                200,
+                Source::Ops,
+                vigil_events::samples::sample(EventKind::SupervisorStopped),
+            ),
+        ];
+        let envs: Vec<Envelope> = log
+            .into_iter()
+            .enumerate()
+            .map(|(i, ev)| envelope(i as u64 + 1, ev))
+            .collect();
+        let mut hints = DeadlineHints::default();
+        envs.iter().for_each(|e| hints.note(e));
+        hints.finish();
+        let factory: Box<CoreFactory> = Box::new(|| {
+            vec![Box::new(Hold {
+                on: false,
+                until: None,
+            }) as Box<dyn ReplayCore>]
+        });
+        let mut replay = Replay::new(&factory, 0).with_hints(hints);
+        envs.iter().for_each(|e| replay.feed(e));
+        let report = replay.finish();
+        assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+        assert_eq!(report.matched.get(&Source::Gpio), Some(&4));
     }
 }
