@@ -5,6 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
+use std::time::Duration;
 
 use vigil_events::{ClassPolicy, Envelope, EventKind, Hash, NewEvent, Source, UtcMicros};
 
@@ -73,6 +74,43 @@ pub struct Store {
     _lock: File,
 }
 
+/// How long `open_sled` waits for sled's own file lock while it holds `vigil.lock`.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// Open sled. sled 0.34 panics on some kinds of damage instead of returning an error: that is
+/// reported as a corrupt store. Its file lock on `sled/db` can outlive a dropped `Db` for a
+/// moment (its IO threads still hold the file), so a store closed and reopened in one process
+/// may find it taken; since the caller holds `vigil.lock`, no other process can hold it, and
+/// the open waits (up to `SLED_LOCK_WAIT`) instead of failing.
+fn open_sled(config: &sled::Config, sled_dir: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
+            .map_err(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                corrupt(
+                    sled_dir,
+                    0,
+                    format!("sled could not recover the log: {msg}"),
+                )
+            })?;
+        match opened {
+            // sled 0.34.7 (config.rs) reports a taken lock as `ErrorKind::Other` with this text.
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && started.elapsed() < SLED_LOCK_WAIT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other.map_err(|e| StoreError::sled(sled_dir, e)),
+        }
+    }
+}
+
 fn corrupt(path: &Path, seq: u64, what: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         path: path.to_path_buf(),
@@ -98,21 +136,7 @@ impl Store {
             .path(&sled_dir)
             .cache_capacity(opts.cache_bytes)
             .flush_every_ms(Some(500));
-        // sled 0.34 panics on some kinds of damage instead of returning an error.
-        let db = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
-            .map_err(|p| {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "panic".into());
-                corrupt(
-                    &sled_dir,
-                    0,
-                    format!("sled could not recover the log: {msg}"),
-                )
-            })?
-            .map_err(|e| StoreError::sled(&sled_dir, e))?;
+        let db = open_sled(&config, &sled_dir)?;
         let db_path = sled_dir.join("db");
         if fresh {
             for f in ["db", "conf"] {
