@@ -3,7 +3,10 @@
 
 use vigil_actors::replay::{DeadlineHints, Replay, ReplayCore};
 use vigil_actors::{Core, Intent};
-use vigil_events::kinds::{Edge, GpioEdge, SupervisorStarted, TimeSourceRecorded};
+use vigil_events::kinds::{
+    Detection, Edge, GpioEdge, OutputChanged, SupervisorStarted, SupervisorStopped, ThermalClass,
+    TimeSourceRecorded,
+};
 use vigil_events::{Envelope, Event, EventKind, NewEvent, Source, UtcMicros};
 
 /// Counts button edges; at its one deadline (t = 100) decides how many it had seen.
@@ -109,4 +112,106 @@ fn a_forged_placement_is_still_a_mismatch() {
         t.detail = "seen 7".into();
     }
     assert_eq!(replay(&log, true), 1);
+}
+
+/// A hold rule like the GPIO core's: a `Detection` turns the output on (if off) and sets the
+/// hold to end at the detection's `ts` + 5; the end of the hold turns it off.
+#[derive(Debug, Default)]
+struct Hold {
+    on: bool,
+    until: Option<UtcMicros>,
+}
+
+fn output(high: bool) -> Event {
+    OutputChanged {
+        name: "led".into(),
+        pin: 18,
+        high,
+        rule: "hold".into(),
+    }
+    .into()
+}
+
+impl Core for Hold {
+    type Command = ();
+    fn source(&self) -> Source {
+        Source::Gpio
+    }
+    fn subscriptions(&self) -> &'static [EventKind] {
+        &[EventKind::Detection]
+    }
+    fn decisions(&self) -> &'static [EventKind] {
+        &[EventKind::OutputChanged]
+    }
+    fn on_event(&mut self, env: &Envelope) -> Vec<Intent<()>> {
+        self.until = Some(env.ts + 5);
+        if std::mem::replace(&mut self.on, true) {
+            return Vec::new();
+        }
+        vec![Intent::Emit(output(true))]
+    }
+    fn next_deadline(&self) -> Option<UtcMicros> {
+        self.until
+    }
+    fn on_tick(&mut self, now: UtcMicros) -> Vec<Intent<()>> {
+        if self.until.is_none_or(|u| u > now) {
+            return Vec::new();
+        }
+        self.until = None;
+        self.on = false;
+        vec![Intent::Emit(output(false))]
+    }
+}
+
+#[test]
+fn a_later_event_with_an_older_timestamp_does_not_hold_back_a_deadline_live_took() {
+    let detection = |ts| {
+        let d = Detection {
+            frame: 1,
+            class: ThermalClass::Person,
+            confidence_permille: 1000,
+            engine: "pico-int8".into(),
+            latency_us: 1,
+            person_present: true,
+        };
+        NewEvent::new(ts, Source::Pico, d)
+    };
+    let gpio = |ts, high| NewEvent::new(ts, Source::Gpio, output(high));
+    let start = SupervisorStarted {
+        version: "t".into(),
+        clock: "sim".into(),
+        pid: 1,
+        host: "h".into(),
+    };
+    let stop = SupervisorStopped {
+        reason: "test".into(),
+        uptime_s: 1,
+    };
+    // Live: a detection at 100 holds until 105; the hold ends (the core had seen seq 2) before
+    // a late detection stamped 99 is delivered; that one turns the output on again with a
+    // hold ending at 104, already past, taken once the core had seen seq 5. A replay that let
+    // the later hint (deadline 104) hold back the deadline at 105 derived nothing at seq 5.
+    let log: Vec<Envelope> = [
+        NewEvent::new(0, Source::Ops, start),
+        detection(100),
+        gpio(101, true),
+        detection(99),
+        gpio(105, false).after(2),
+        gpio(120, true),
+        gpio(104, false).after(5),
+        NewEvent::new(200, Source::Ops, stop),
+    ]
+    .into_iter()
+    .zip(1..)
+    .map(|(ev, seq)| env(seq, ev))
+    .collect();
+    let f = || vec![Box::new(Hold::default()) as Box<dyn ReplayCore>];
+    let mut h = DeadlineHints::default();
+    log.iter().for_each(|e| h.note(e));
+    h.finish();
+    let mut r = Replay::new(&f, 1).with_hints(h);
+    log.iter().for_each(|e| r.feed(e));
+    let report = r.finish();
+    assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+    assert_eq!(report.matched.get(&Source::Gpio), Some(&4));
 }
