@@ -18,8 +18,8 @@ use crate::{keys, StoreError, StoreOptions};
 /// Batches with at most this many sled writes (segments, index entries, head) are inserted
 /// key by key, larger ones with one `apply_batch` (see `Store::apply`).
 const INSERT_MAX_WRITES: usize = 32;
-/// Batches of more records than this take the two-thread path of `commit` without building
-/// their sled writes first (`apply` still picks inserts or `apply_batch` by their number).
+/// Batches of at most this many records are written on the caller's thread; larger ones build
+/// and apply their sled writes on a second thread while the journal frame is written and synced.
 const SMALL_BATCH_RECORDS: usize = 256;
 
 /// Largest record (encoded event) the store accepts: 1 MiB.
@@ -169,11 +169,7 @@ impl Store {
             remove_strays(&db, &sled_dir, &sled_state)?;
         }
         for r in &redo {
-            let mut batch = sled::Batch::default();
-            for (k, v) in sled_writes(&r.before, &r.pending, r.new_base) {
-                batch.insert(k, v);
-            }
-            db.apply_batch(batch)
+            db.apply_batch(sled_batch(sled_writes(&r.before, &r.pending, r.new_base)))
                 .map_err(|e| StoreError::sled(&sled_dir, e))?;
         }
         if strays || !frames.is_empty() {
@@ -479,42 +475,38 @@ impl Store {
             checkpoint(&self.db, &self.db_file, &self.sled_dir, &mut writer.journal)
                 .map_err(|e| poison(writer, e))?;
         }
-        // Small batches: build the sled writes here and, if few, insert them one by one (see
-        // `apply`). Large ones: a second thread builds the segments and index entries and
-        // applies them while this one writes the journal frame and waits for its fdatasync.
-        let small = (pending.len() <= SMALL_BATCH_RECORDS)
-            .then(|| sled_writes(&st, &pending, new_base))
-            .filter(|w| w.len() <= INSERT_MAX_WRITES);
-        let result = match small {
-            Some(writes) => writer
+        // Small batches on this thread (a second one would cost more than it saves). Large
+        // ones: a second thread builds the segments and index entries and applies them while
+        // this one writes the journal frame and waits for its fdatasync.
+        let result = if pending.len() <= SMALL_BATCH_RECORDS {
+            writer
                 .journal
                 .write(first_seq, &st.head, &pending, new_base.is_some())
-                .and_then(|()| self.apply(writes))
-                .and_then(|()| writer.journal.sync()),
-            None => {
-                let journal = &mut writer.journal;
-                let (st, pending) = (&st, &pending);
-                std::thread::scope(|sc| {
-                    let helper = std::thread::Builder::new()
-                        .name("vigil-apply".into())
-                        .spawn_scoped(sc, || self.apply(sled_writes(st, pending, new_base)));
-                    match helper {
-                        Ok(h) => {
-                            let written = journal
-                                .write(first_seq, &st.head, pending, new_base.is_some())
-                                .and_then(|()| journal.sync());
-                            let applied = h.join().unwrap_or_else(|_| {
-                                Err(StoreError::Sled {
-                                    path: self.sled_dir.clone(),
-                                    detail: "sled panicked while applying a batch".into(),
-                                })
-                            });
-                            applied.and(written)
-                        }
-                        Err(e) => Err(StoreError::io(&self.sled_dir, e)),
+                .and_then(|()| self.apply(sled_writes(&st, &pending, new_base)))
+                .and_then(|()| writer.journal.sync())
+        } else {
+            let journal = &mut writer.journal;
+            let (st, pending) = (&st, &pending);
+            std::thread::scope(|sc| {
+                let helper = std::thread::Builder::new()
+                    .name("vigil-apply".into())
+                    .spawn_scoped(sc, || self.apply(sled_writes(st, pending, new_base)));
+                match helper {
+                    Ok(h) => {
+                        let written = journal
+                            .write(first_seq, &st.head, pending, new_base.is_some())
+                            .and_then(|()| journal.sync());
+                        let applied = h.join().unwrap_or_else(|_| {
+                            Err(StoreError::Sled {
+                                path: self.sled_dir.clone(),
+                                detail: "sled panicked while applying a batch".into(),
+                            })
+                        });
+                        applied.and(written)
                     }
-                })
-            }
+                    Err(e) => Err(StoreError::io(&self.sled_dir, e)),
+                }
+            })
         };
         if let Err(e) = result {
             return Err(poison(writer, e));
@@ -553,11 +545,7 @@ impl Store {
             }
             return Ok(());
         }
-        let mut batch = sled::Batch::default();
-        for (k, v) in writes {
-            batch.insert(k, v);
-        }
-        self.db.apply_batch(batch).map_err(sled)
+        self.db.apply_batch(sled_batch(writes)).map_err(sled)
     }
 
     /// Make sled durable and empty the journal (also done when the journal is full and when
@@ -702,6 +690,15 @@ fn sled_writes(
         keys::head_value(last_seq, &head).to_vec(),
     ));
     out
+}
+
+/// `writes` as one atomic sled batch.
+fn sled_batch(writes: Vec<(Vec<u8>, Vec<u8>)>) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (k, v) in writes {
+        batch.insert(k, v);
+    }
+    batch
 }
 
 /// Remove what a crash left of a batch beyond the head: segments after `st.last_seq`, index
