@@ -240,45 +240,31 @@ pub fn quantize(
     })
 }
 
-/// Share of the input values left below the calibrated window of each input channel and, by
-/// symmetry, above it. Zero: the f32 reference does not clip its inputs, so clipping them in
-/// int8 (dead pixels at −40 °C, 110 °C lamps) makes the two models disagree on exactly the
-/// frames that hold such pixels (tried with 0.3 %: the int8 drop before fine-tuning grew from
-/// 3.7 to 8.6 pp, and fine-tuning then cost the f32 model 8 pp). Each channel still gets its
-/// own scale over its own range.
-pub const INPUT_CLIP_SHARE: f64 = 0.0;
-
 /// Per-input-channel quantization (model units), all with one zero point (the format shares
-/// it): each channel's window is the [`INPUT_CLIP_SHARE`] and `1 −` [`INPUT_CLIP_SHARE`]
-/// quantiles of its values over the calibration frames (its minimum and maximum), and the
-/// zero point is the one that minimises the product of the channels' steps. A channel with a
-/// narrow range (the absolute temperature one) then keeps its own fine steps instead of the
-/// widest channel's.
+/// it): each channel's window is its own minimum and maximum over the calibration frames (with
+/// 0 inside it), and the zero point is the one that minimises the product of the channels'
+/// steps. A channel with a narrow range (the absolute temperature one) then keeps its own fine
+/// steps instead of the widest channel's. The window is not clipped: the f32 reference does not
+/// clip its inputs, so clipping them in int8 (dead pixels at −40 °C, 110 °C lamps) makes the two
+/// models disagree on exactly the frames that hold such pixels (tried with 0.3 % clipped each
+/// side: the int8 drop before fine-tuning grew from 3.7 to 8.6 pp, and fine-tuning then cost
+/// the f32 model 8 pp; see docs/thermal.md).
 pub fn calibrate_inputs(
     model: &F32Model,
     calib: &[Vec<f32>],
 ) -> Result<Vec<TensorQuant>, QuantizeError> {
     let c = model.inputs.len().max(1);
-    let mut values: Vec<Vec<f32>> = vec![Vec::new(); c];
+    let mut ranges = vec![(0f64, 0f64); c];
     for frame in calib {
         for (i, &v) in model.input_tensor(frame)?.iter().enumerate() {
-            values[i % c].push(v);
+            let (lo, hi) = &mut ranges[i % c];
+            *lo = lo.min(f64::from(v));
+            *hi = hi.max(f64::from(v));
         }
     }
-    let windows: Vec<(f64, f64)> = values
-        .iter_mut()
-        .map(|v| {
-            v.sort_by(f32::total_cmp);
-            let at = |q: f64| {
-                let i = ((v.len().saturating_sub(1)) as f64 * q).round() as usize;
-                v.get(i).map_or(0.0, |&x| f64::from(x))
-            };
-            let (lo, hi) = (
-                at(INPUT_CLIP_SHARE).min(0.0),
-                at(1.0 - INPUT_CLIP_SHARE).max(0.0),
-            );
-            (lo, if hi - lo < 1e-6 { lo + 1e-6 } else { hi })
-        })
+    let windows: Vec<(f64, f64)> = ranges
+        .into_iter()
+        .map(|(lo, hi)| (lo, if hi - lo < 1e-6 { lo + 1e-6 } else { hi }))
         .collect();
     let step = |z: i32, (lo, hi): (f64, f64)| {
         (hi / f64::from(127 - z))
