@@ -93,16 +93,30 @@ impl Model<'_> {
     ///
     /// `arena` is scratch memory of at least [`Model::arena_len`] bytes (a static buffer on
     /// the Pico).
+    ///
+    /// A convolution followed directly by a max pool runs fused (see [`fusable_max_pool`]):
+    /// only the pooled maxima are requantized, with the same bits.
     pub fn infer(&self, frame_centi: &[i16], arena: &mut [i8]) -> Result<Inference, RunError> {
-        self.infer_traced(frame_centi, arena, |_, _, _| {})
+        self.run(frame_centi, arena, true, |_, _, _| {})
     }
 
     /// As [`Model::infer`], calling `trace(i, shape, values)` with the input tensor (`i = 0`)
-    /// and the output of every layer (`i = layer + 1`).
+    /// and the output of every layer (`i = layer + 1`). Runs layer by layer (no conv → max
+    /// pool fusion, so every tensor exists to be traced); the bits are the same.
     pub fn infer_traced(
         &self,
         frame_centi: &[i16],
         arena: &mut [i8],
+        trace: impl FnMut(usize, Shape, &[i8]),
+    ) -> Result<Inference, RunError> {
+        self.run(frame_centi, arena, false, trace)
+    }
+
+    fn run(
+        &self,
+        frame_centi: &[i16],
+        arena: &mut [i8],
+        fuse: bool,
         mut trace: impl FnMut(usize, Shape, &[i8]),
     ) -> Result<Inference, RunError> {
         let needed = self.arena_len();
@@ -119,8 +133,16 @@ impl Model<'_> {
         self.quantize_input(frame_centi, &mut a[..input.len()])?;
         trace(0, input, &a[..input.len()]);
         let mut in_a = true;
-        for (i, layer) in self.layers().iter().enumerate() {
-            let (src_shape, dst_shape) = (self.shapes[i], self.shapes[i + 1]);
+        let layers = self.layers();
+        let mut i = 0;
+        while i < layers.len() {
+            let pool = if fuse {
+                fusable_max_pool(layers, i, self.shapes[i + 1])
+            } else {
+                None
+            };
+            let last = if pool.is_some() { i + 1 } else { i };
+            let (src_shape, dst_shape) = (self.shapes[i], self.shapes[last + 1]);
             let in_zp = i32::from(self.zero_points[i]);
             let (src, dst) = if in_a {
                 (&a[..], &mut b[..])
@@ -129,9 +151,24 @@ impl Model<'_> {
             };
             let src = &src[..src_shape.len()];
             let dst = &mut dst[..dst_shape.len()];
-            run_layer(layer, src, src_shape, in_zp, dst, dst_shape);
-            trace(i + 1, dst_shape, dst);
+            match pool {
+                Some(pg) => {
+                    conv_max_pool(
+                        &layers[i],
+                        src,
+                        src_shape,
+                        in_zp,
+                        self.shapes[i + 1],
+                        &pg,
+                        dst,
+                        dst_shape,
+                    );
+                }
+                None => run_layer(&layers[i], src, src_shape, in_zp, dst, dst_shape),
+            }
+            trace(last + 1, dst_shape, dst);
             in_a = !in_a;
+            i = last + 1;
         }
         let out = if in_a {
             &a[..self.n_classes]
@@ -228,7 +265,14 @@ impl WeightSource for Book<'_> {
     }
 }
 
-fn run_layer(layer: &Layer<'_>, src: &[i8], s: Shape, in_zp: i32, dst: &mut [i8], d: Shape) {
+pub(crate) fn run_layer(
+    layer: &Layer<'_>,
+    src: &[i8],
+    s: Shape,
+    in_zp: i32,
+    dst: &mut [i8],
+    d: Shape,
+) {
     match layer {
         Layer::Conv2d(g, a) => match a.weights {
             Weights::Plain(w) => {
@@ -356,27 +400,9 @@ fn conv2d_patches(
     }
     let mut buf = [0i16; MAX_PATCH];
     let patch = &mut buf[..per];
-    let row_len = kw * s.c;
     for oy in 0..d.h {
         for ox in 0..d.w {
-            for ky in 0..kh {
-                let row = &mut patch[ky * row_len..(ky + 1) * row_len];
-                let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
-                    row.fill(0);
-                    continue;
-                };
-                for (kx, cell) in row.chunks_exact_mut(s.c).enumerate() {
-                    match tap(ox, g.stride_w, kx, g.pad_w, s.w) {
-                        Some(ix) => {
-                            let at = (iy * s.w + ix) * s.c;
-                            for (p, &x) in cell.iter_mut().zip(&src[at..at + s.c]) {
-                                *p = (i32::from(x) - in_zp) as i16;
-                            }
-                        }
-                        None => cell.fill(0),
-                    }
-                }
-            }
+            gather_patch(src, s, in_zp, g, oy, ox, patch);
             let out_base = (oy * d.w + ox) * d.c;
             let out = &mut dst[out_base..out_base + d.c];
             for (((o, wrow), &b), &q) in out
@@ -391,6 +417,239 @@ fn conv2d_patches(
         }
     }
     true
+}
+
+/// Gathers the kernel's input patch of output pixel `(oy, ox)` (`[kh][kw][in_c]`, the
+/// weight row's order) with the input zero point subtracted and zeros in the padding.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn gather_patch(
+    src: &[i8],
+    s: Shape,
+    in_zp: i32,
+    g: &ConvGeom,
+    oy: usize,
+    ox: usize,
+    patch: &mut [i16],
+) {
+    let row_len = usize::from(g.kw) * s.c;
+    for (ky, row) in patch.chunks_exact_mut(row_len).enumerate() {
+        let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
+            row.fill(0);
+            continue;
+        };
+        for (kx, cell) in row.chunks_exact_mut(s.c).enumerate() {
+            match tap(ox, g.stride_w, kx, g.pad_w, s.w) {
+                Some(ix) => {
+                    let at = (iy * s.w + ix) * s.c;
+                    for (p, &x) in cell.iter_mut().zip(&src[at..at + s.c]) {
+                        *p = (i32::from(x) - in_zp) as i16;
+                    }
+                }
+                None => cell.fill(0),
+            }
+        }
+    }
+}
+
+/// The max pool that may run fused with layer `i`, if any: layer `i` is a convolution
+/// (regular or depthwise) with at most [`MAX_BLOCK`] output channels and only non-negative
+/// multipliers, and layer `i + 1` is a max pool whose windows do not overlap.
+///
+/// Requantization (saturating shift, rounding doubling high multiply by a non-negative
+/// mantissa, rounding shift, zero point, clamp) is monotone non-decreasing in the
+/// accumulator, so the largest requantized value of a window is the requantized largest
+/// accumulator: pooling the `i32` accumulators (bias included) and requantizing only the
+/// maxima gives the same bytes with `kh · kw` times fewer requantizations. `conv_out` is the
+/// convolution's output shape. The parser only accepts mantissas of 0 or in `[2^30, 2^31)`,
+/// so the sign check never fails on a parsed model; it keeps the rule explicit.
+pub fn fusable_max_pool(layers: &[Layer<'_>], i: usize, conv_out: Shape) -> Option<PoolGeom> {
+    let a = match layers.get(i)? {
+        Layer::Conv2d(_, a) | Layer::DepthwiseConv2d(_, a) => a,
+        _ => return None,
+    };
+    let Layer::MaxPool(pg) = layers.get(i + 1)? else {
+        return None;
+    };
+    let non_overlapping = pg.stride_h >= pg.kh && pg.stride_w >= pg.kw;
+    let monotone = (0..a.requant.len()).all(|k| a.requant.get(k).multiplier >= 0);
+    (non_overlapping && monotone && conv_out.c <= MAX_BLOCK).then_some(*pg)
+}
+
+/// A convolution (`layer`, output shape `d`) fused with the max pool `pg` after it (output
+/// shape `p`, written to `dst`): per pooling window, the accumulators of its pixels are
+/// computed and their maxima requantized. The caller checked [`fusable_max_pool`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_max_pool(
+    layer: &Layer<'_>,
+    src: &[i8],
+    s: Shape,
+    in_zp: i32,
+    d: Shape,
+    pg: &PoolGeom,
+    dst: &mut [i8],
+    p: Shape,
+) {
+    let (g, a) = match layer {
+        Layer::Conv2d(g, a) | Layer::DepthwiseConv2d(g, a) => (g, a),
+        _ => return,
+    };
+    if d.c > MAX_BLOCK {
+        return;
+    }
+    let mut bias = [0i32; MAX_BLOCK];
+    for (oc, b) in bias.iter_mut().take(d.c).enumerate() {
+        *b = a.bias.get(oc);
+    }
+    let bias = &bias[..d.c];
+    let per = usize::from(g.kh) * usize::from(g.kw) * s.c;
+    match (layer, a.weights) {
+        (Layer::Conv2d(..), Weights::Plain(w))
+            if per <= MAX_PATCH && per > 0 && w.len() >= per * d.c =>
+        {
+            let mut buf = [0i16; MAX_PATCH];
+            let patch = &mut buf[..per];
+            let pixel = |oy: usize, ox: usize, acc: &mut [i32]| {
+                gather_patch(src, s, in_zp, g, oy, ox, patch);
+                for ((acc, wrow), &b) in acc.iter_mut().zip(w.chunks_exact(per)).zip(bias) {
+                    *acc = b.wrapping_add(dot(wrow, patch));
+                }
+            };
+            pooled(pixel, a, d.c, pg, dst, p);
+        }
+        (Layer::Conv2d(..), Weights::Plain(w)) => {
+            let pixel = |oy, ox, acc: &mut [i32]| {
+                conv_pixel(&Plain(w), src, s, in_zp, g, bias, oy, ox, acc);
+            };
+            pooled(pixel, a, d.c, pg, dst, p);
+        }
+        (Layer::Conv2d(..), book) => {
+            let pixel = |oy, ox, acc: &mut [i32]| {
+                conv_pixel(&Book(book), src, s, in_zp, g, bias, oy, ox, acc);
+            };
+            pooled(pixel, a, d.c, pg, dst, p);
+        }
+        (_, Weights::Plain(w)) => {
+            let pixel = |oy, ox, acc: &mut [i32]| {
+                depthwise_pixel(&Plain(w), src, s, in_zp, g, bias, oy, ox, acc);
+            };
+            pooled(pixel, a, d.c, pg, dst, p);
+        }
+        (_, book) => {
+            let pixel = |oy, ox, acc: &mut [i32]| {
+                depthwise_pixel(&Book(book), src, s, in_zp, g, bias, oy, ox, acc);
+            };
+            pooled(pixel, a, d.c, pg, dst, p);
+        }
+    }
+}
+
+/// Runs `pixel(oy, ox, acc)` (the `c` accumulators of one convolution output pixel) over
+/// every window of the max pool `pg`, keeps the per-channel maxima and requantizes them into
+/// `dst` (shape `p`).
+fn pooled(
+    mut pixel: impl FnMut(usize, usize, &mut [i32]),
+    a: &Affine<'_>,
+    c: usize,
+    pg: &PoolGeom,
+    dst: &mut [i8],
+    p: Shape,
+) {
+    let zp = i32::from(a.out_zero_point);
+    let lo = if a.relu { zp.max(-128) } else { -128 };
+    let mut requant = [QuantMultiplier::ZERO; MAX_BLOCK];
+    for (oc, q) in requant.iter_mut().take(c).enumerate() {
+        *q = a.requant.get(oc);
+    }
+    let mut acc_buf = [0i32; MAX_BLOCK];
+    let mut best_buf = [0i32; MAX_BLOCK];
+    let (acc, best) = (&mut acc_buf[..c], &mut best_buf[..c]);
+    let (kh, kw) = (usize::from(pg.kh), usize::from(pg.kw));
+    for (o, out) in dst.chunks_exact_mut(c).take(p.h * p.w).enumerate() {
+        let (py, px) = (o / p.w, o % p.w);
+        let (y0, x0) = (py * usize::from(pg.stride_h), px * usize::from(pg.stride_w));
+        pixel(y0, x0, best);
+        for k in 1..kh * kw {
+            pixel(y0 + k / kw, x0 + k % kw, acc);
+            for (b, &v) in best.iter_mut().zip(acc.iter()) {
+                *b = (*b).max(v);
+            }
+        }
+        for ((o, &v), &q) in out.iter_mut().zip(best.iter()).zip(&requant[..c]) {
+            *o = clamp_i8(q.apply(v).saturating_add(zp), lo);
+        }
+    }
+}
+
+/// Accumulators of one output pixel of a regular convolution, plain loops (`acc[oc]`, bias
+/// included). Same sums as [`conv2d`].
+#[allow(clippy::too_many_arguments)]
+fn conv_pixel<W: WeightSource>(
+    w: &W,
+    src: &[i8],
+    s: Shape,
+    in_zp: i32,
+    g: &ConvGeom,
+    bias: &[i32],
+    oy: usize,
+    ox: usize,
+    acc: &mut [i32],
+) {
+    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+    for (oc, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
+        let mut sum = b;
+        for ky in 0..kh {
+            let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
+                continue;
+            };
+            for kx in 0..kw {
+                let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
+                    continue;
+                };
+                let in_base = (iy * s.w + ix) * s.c;
+                let w_base = ((oc * kh + ky) * kw + kx) * s.c;
+                for c in 0..s.c {
+                    sum =
+                        sum.wrapping_add(w.at(w_base + c) * (i32::from(src[in_base + c]) - in_zp));
+                }
+            }
+        }
+        *acc = sum;
+    }
+}
+
+/// Accumulators of one output pixel of a depthwise convolution (`acc[c]`, bias included).
+/// Same sums as [`depthwise`].
+#[allow(clippy::too_many_arguments)]
+fn depthwise_pixel<W: WeightSource>(
+    w: &W,
+    src: &[i8],
+    s: Shape,
+    in_zp: i32,
+    g: &ConvGeom,
+    bias: &[i32],
+    oy: usize,
+    ox: usize,
+    acc: &mut [i32],
+) {
+    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+    let c_out = acc.len();
+    for (c, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
+        let mut sum = b;
+        for ky in 0..kh {
+            let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
+                continue;
+            };
+            for kx in 0..kw {
+                let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
+                    continue;
+                };
+                let x = i32::from(src[(iy * s.w + ix) * s.c + c]) - in_zp;
+                sum = sum.wrapping_add(w.at((ky * kw + kx) * c_out + c) * x);
+            }
+        }
+        *acc = sum;
+    }
 }
 
 /// Dense layer with plain weights: one zipped dot product per output over the zero-point-free

@@ -20,8 +20,9 @@
 //! ```
 //!
 //! With the `std` feature the crate also has the f32 reference of the same architecture
-//! ([`reference`](mod@reference), for calibration and comparison on the host) and the model encoder
-//! ([`encode`]).
+//! ([`reference`](mod@reference), for calibration and comparison on the host), the model encoder
+//! ([`encode`]) and [`PreparedModel`] ([`prepared`]): the same inference with SIMD kernels
+//! chosen at run time (AVX2 on x86-64), bit-identical to [`Model::infer`].
 #![cfg_attr(not(feature = "std"), no_std)]
 
 pub mod crc;
@@ -33,7 +34,11 @@ pub mod shape;
 #[cfg(feature = "std")]
 pub mod encode;
 #[cfg(feature = "std")]
+pub mod prepared;
+#[cfg(feature = "std")]
 pub mod reference;
+#[cfg(feature = "std")]
+mod simd;
 
 pub use engine::{Inference, RunError};
 pub use fixed::QuantMultiplier;
@@ -42,3 +47,6 @@ pub use format::{
     FORMAT_VERSION, MAGIC, MAX_CLASSES, MAX_INPUT_CHANNELS, MAX_LAYERS,
 };
 pub use shape::Shape;
+
+#[cfg(feature = "std")]
+pub use prepared::{Kernel, PreparedModel};

@@ -17,9 +17,9 @@
 use std::time::Instant;
 
 use burn::tensor::{Tensor, TensorData};
-use vigil_int8::engine::{MAX_BLOCK, MAX_PATCH};
+use vigil_int8::engine::{fusable_max_pool, MAX_BLOCK, MAX_PATCH};
 use vigil_int8::reference::F32Model;
-use vigil_int8::{Layer, Model, Shape, Weights};
+use vigil_int8::{Layer, Model, PreparedModel, Shape, Weights};
 use vigil_thermal::dataset::to_centi;
 
 use crate::arch::{H, W};
@@ -67,6 +67,9 @@ pub struct CycleCosts {
     pub pool_elem: u64,
     /// One pooling output: loop, store.
     pub pool_output: u64,
+    /// One accumulator of a convolution fused with its max pool, after the window's first
+    /// pixel: 2 `LDR`, `CMP`, branch, `STR` of the running maximum, loop.
+    pub pool_max: u64,
     /// One integer division (`__aeabi_idiv` in software; average pools and the frame mean).
     pub division: u64,
     /// One element of a global average: offset, bounds check, `LDRSB`, add, loop.
@@ -95,6 +98,7 @@ impl Default for CycleCosts {
             output: 130,
             pool_elem: 15,
             pool_output: 10,
+            pool_max: 9,
             division: 100,
             gap_elem: 10,
             mean_elem: 6,
@@ -120,11 +124,11 @@ pub struct LayerCost {
 /// RP2040 system clock the estimate is quoted at.
 pub const RP2040_HZ: u64 = 133_000_000;
 
-/// Number of kernel taps along one axis: (inside the input, in the padding) summed over all
-/// output positions.
-fn taps_1d(out: usize, k: u8, stride: u8, pad: u8, size: usize) -> (u64, u64) {
+/// Number of kernel taps along one axis: (inside the input, in the padding) summed over the
+/// given output positions.
+fn taps_1d(outs: &[usize], k: u8, stride: u8, pad: u8, size: usize) -> (u64, u64) {
     let (mut inside, mut padding) = (0u64, 0u64);
-    for o in 0..out {
+    for &o in outs {
         for kk in 0..usize::from(k) {
             let i = (o * usize::from(stride) + kk).checked_sub(usize::from(pad));
             if i.is_some_and(|i| i < size) {
@@ -135,6 +139,14 @@ fn taps_1d(out: usize, k: u8, stride: u8, pad: u8, size: usize) -> (u64, u64) {
         }
     }
     (inside, padding)
+}
+
+/// The convolution output rows (or columns) a fused max pool reads: the union of its
+/// windows along one axis (`n` pooled outputs).
+fn pooled_positions(n: usize, k: u8, stride: u8) -> Vec<usize> {
+    (0..n)
+        .flat_map(|o| (0..usize::from(k)).map(move |kk| o * usize::from(stride) + kk))
+        .collect()
 }
 
 /// Whether the engine runs this convolution by patches (`vigil_int8::engine`'s fast path).
@@ -153,36 +165,50 @@ pub fn rp2040_estimate(model: &Model<'_>, c: &CycleCosts) -> Vec<LayerCost> {
         macs: 0,
         cycles: pixels * c.mean_elem + c.division + input.len() as u64 * c.input_elem + c.fixed,
     }];
-    for (i, layer) in model.layers().iter().enumerate() {
+    let layers = model.layers();
+    let mut i = 0;
+    while i < layers.len() {
+        let layer = &layers[i];
         let (Some(s), Some(d)) = (model.tensor_shape(i), model.tensor_shape(i + 1)) else {
-            continue;
+            break;
         };
+        // The engine's `infer` fuses a convolution with the max pool after it: only the
+        // pixels inside pooling windows are computed, their accumulators max-pooled, and
+        // only the maxima requantized.
+        if let (Some(pg), Some(p)) = (fusable_max_pool(layers, i, d), model.tensor_shape(i + 2)) {
+            let rows = pooled_positions(p.h, pg.kh, pg.stride_h);
+            let cols = pooled_positions(p.w, pg.kw, pg.stride_w);
+            let (macs, cycles) = conv_cost(layer, s, d, &rows, &cols, c);
+            let computed = (rows.len() * cols.len() * d.c) as u64;
+            let first = p.len() as u64;
+            // Two rows, one per layer: the convolution's accumulators, then the pool (the
+            // running maxima and the requantization of the pooled values).
+            out.push(LayerCost {
+                name: layer.name().to_string(),
+                shape: d,
+                macs,
+                cycles,
+            });
+            out.push(LayerCost {
+                name: format!("{} (fused)", layers[i + 1].name()),
+                shape: p,
+                macs: 0,
+                cycles: (computed - first) * c.pool_max
+                    + p.len() as u64 * (c.output + c.pool_output),
+            });
+            i += 2;
+            continue;
+        }
+        let all_rows: Vec<usize> = (0..d.h).collect();
+        let all_cols: Vec<usize> = (0..d.w).collect();
         let mac_cost = |a: &vigil_int8::Affine<'_>| match a.weights {
             Weights::Plain(_) => c.mac,
             Weights::Codebook { .. } => c.mac + c.codebook_extra,
         };
         let (macs, cycles) = match layer {
-            Layer::Conv2d(g, a) if patch_path(a, g, s, d) => {
-                // One patch per output pixel, then one dot product over the whole patch
-                // (zeros in the padding included) per output channel.
-                let per = usize::from(g.kh) * usize::from(g.kw) * s.c;
-                let (ty, py) = taps_1d(d.h, g.kh, g.stride_h, g.pad_h, s.h);
-                let (tx, px) = taps_1d(d.w, g.kw, g.stride_w, g.pad_w, s.w);
-                let taps = (ty + py) * (tx + px);
-                let valid = ty * tx;
-                let (valid_elems, pad_elems) = (valid * s.c as u64, (taps - valid) * s.c as u64);
-                let rows = (d.h * d.w * usize::from(g.kh)) as u64;
-                let dot_macs = (d.len() * per) as u64;
-                (
-                    valid * s.c as u64 * d.c as u64,
-                    dot_macs * c.dot_mac
-                        + valid_elems * c.patch_elem
-                        + pad_elems * c.patch_pad_elem
-                        + valid * c.tap
-                        + (taps - valid) * c.skipped_tap
-                        + rows * c.row
-                        + d.len() as u64 * (c.output + c.dot_setup),
-                )
+            Layer::Conv2d(..) | Layer::DepthwiseConv2d(..) => {
+                let (macs, cycles) = conv_cost(layer, s, d, &all_rows, &all_cols, c);
+                (macs, cycles + d.len() as u64 * c.output)
             }
             Layer::Dense(a) if matches!(a.weights, Weights::Plain(_)) && s.len() <= MAX_PATCH => {
                 let macs = (s.len() * d.len()) as u64;
@@ -191,30 +217,6 @@ pub fn rp2040_estimate(model: &Model<'_>, c: &CycleCosts) -> Vec<LayerCost> {
                     s.len() as u64 * c.patch_elem
                         + macs * c.dot_mac
                         + d.len() as u64 * (c.output + c.dot_setup),
-                )
-            }
-            Layer::Conv2d(g, a) | Layer::DepthwiseConv2d(g, a) => {
-                let (ty, _) = taps_1d(d.h, g.kh, g.stride_h, g.pad_h, s.h);
-                let (tx, px) = taps_1d(d.w, g.kw, g.stride_w, g.pad_w, s.w);
-                // Summed over all output positions of one channel: `ty · tx` taps fall inside
-                // the input, `ty · px` on valid rows fall in the column padding; rows in the
-                // row padding (`py` of them per column) cost only their row check.
-                let valid_taps = ty * tx * d.c as u64;
-                let skipped = ty * px * d.c as u64;
-                let rows = (d.h * d.w * d.c * usize::from(g.kh)) as u64;
-                let per_tap = if matches!(layer, Layer::Conv2d(..)) {
-                    s.c as u64
-                } else {
-                    1
-                };
-                let macs = valid_taps * per_tap;
-                (
-                    macs,
-                    macs * mac_cost(a)
-                        + valid_taps * c.tap
-                        + skipped * c.skipped_tap
-                        + rows * c.row
-                        + d.len() as u64 * c.output,
                 )
             }
             Layer::Dense(a) => {
@@ -242,18 +244,84 @@ pub fn rp2040_estimate(model: &Model<'_>, c: &CycleCosts) -> Vec<LayerCost> {
             macs,
             cycles,
         });
+        i += 1;
     }
     out
 }
 
+/// MACs and cycles of a convolution's accumulators over the output pixels `rows × cols`
+/// (every channel), without the requantization of its outputs.
+fn conv_cost(
+    layer: &Layer<'_>,
+    s: Shape,
+    d: Shape,
+    rows: &[usize],
+    cols: &[usize],
+    c: &CycleCosts,
+) -> (u64, u64) {
+    let (g, a) = match layer {
+        Layer::Conv2d(g, a) | Layer::DepthwiseConv2d(g, a) => (g, a),
+        _ => return (0, 0),
+    };
+    let pixels = (rows.len() * cols.len()) as u64;
+    let (ty, py) = taps_1d(rows, g.kh, g.stride_h, g.pad_h, s.h);
+    let (tx, px) = taps_1d(cols, g.kw, g.stride_w, g.pad_w, s.w);
+    if matches!(layer, Layer::Conv2d(..)) && patch_path(a, g, s, d) {
+        // One patch per output pixel, then one dot product over the whole patch (zeros in
+        // the padding included) per output channel.
+        let per = u64::from(g.kh) * u64::from(g.kw) * s.c as u64;
+        let taps = (ty + py) * (tx + px);
+        let valid = ty * tx;
+        let (valid_elems, pad_elems) = (valid * s.c as u64, (taps - valid) * s.c as u64);
+        let kernel_rows = pixels * u64::from(g.kh);
+        let values = pixels * d.c as u64;
+        return (
+            valid * s.c as u64 * d.c as u64,
+            values * per * c.dot_mac
+                + valid_elems * c.patch_elem
+                + pad_elems * c.patch_pad_elem
+                + valid * c.tap
+                + (taps - valid) * c.skipped_tap
+                + kernel_rows * c.row
+                + values * c.dot_setup,
+        );
+    }
+    // Plain loops: `ty · tx` taps fall inside the input and `ty · px` on valid rows in the
+    // column padding, per channel; rows in the row padding cost only their row check.
+    let mac_cost = match a.weights {
+        Weights::Plain(_) => c.mac,
+        Weights::Codebook { .. } => c.mac + c.codebook_extra,
+    };
+    let valid_taps = ty * tx * d.c as u64;
+    let skipped = ty * px * d.c as u64;
+    let kernel_rows = pixels * d.c as u64 * u64::from(g.kh);
+    let per_tap = if matches!(layer, Layer::Conv2d(..)) {
+        s.c as u64
+    } else {
+        1
+    };
+    let macs = valid_taps * per_tap;
+    (
+        macs,
+        macs * mac_cost + valid_taps * c.tap + skipped * c.skipped_tap + kernel_rows * c.row,
+    )
+}
+
 /// Fixed-point requantizations one inference does: every input value and every output value
-/// of a convolution or dense layer.
+/// of a convolution or dense layer (for a convolution fused with its max pool, the pooled
+/// values only).
 pub fn requantization_count(model: &Model<'_>) -> usize {
+    let layers = model.layers();
     let mut n = model.input_shape().len();
-    for (i, layer) in model.layers().iter().enumerate() {
-        if layer.affine().is_some() {
-            n += model.tensor_shape(i + 1).map_or(0, |s| s.len());
+    for (i, layer) in layers.iter().enumerate() {
+        if layer.affine().is_none() {
+            continue;
         }
+        let d = model.tensor_shape(i + 1).unwrap_or_default();
+        n += match fusable_max_pool(layers, i, d) {
+            Some(_) => model.tensor_shape(i + 2).unwrap_or_default().len(),
+            None => d.len(),
+        };
     }
     n
 }
@@ -263,9 +331,15 @@ pub fn requantization_count(model: &Model<'_>) -> usize {
 pub struct Latency {
     /// Frames per measurement pass.
     pub frames: usize,
-    /// int8 engine (input quantization included), µs per frame.
+    /// int8 engine on the kernel [`PreparedModel::new`] picks for this CPU (input
+    /// quantization included), µs per frame.
     pub int8_us: f64,
-    /// The int8 input quantization alone (frame mean, every input value), µs per frame.
+    /// Name of that kernel ([`vigil_int8::Kernel::name`]).
+    pub int8_kernel: &'static str,
+    /// The portable int8 engine ([`Model::infer`], the Pico's code), µs per frame.
+    pub int8_portable_us: f64,
+    /// The portable int8 input quantization alone (frame mean, every input value), µs per
+    /// frame.
     pub int8_input_us: f64,
     /// Fixed-point requantizations per frame (input values and conv/dense outputs).
     pub requants: usize,
@@ -316,9 +390,37 @@ pub fn latency(
     let centi: Vec<Vec<i16>> = frames.iter().map(|f| to_centi(f)).collect();
     let mut int8_classes = vec![0usize; frames.len()];
     let mut int8_err = None;
-    let int8_us = time_per_frame(frames.len(), min_secs, || {
+    // The portable engine first: its results are the reference the dispatched kernel must
+    // reproduce bit for bit (logits and confidences) on every frame.
+    let mut portable = Vec::with_capacity(frames.len());
+    for f in &centi {
+        portable.push(
+            model
+                .infer(f, &mut arena)
+                .map_err(|e| TrainError::Int8(e.to_string()))?,
+        );
+    }
+    let int8_portable_us = time_per_frame(frames.len(), min_secs, || {
         for (k, f) in centi.iter().enumerate() {
             match model.infer(std::hint::black_box(f), &mut arena) {
+                Ok(r) => int8_classes[k] = r.class,
+                Err(e) => int8_err = Some(e),
+            }
+        }
+    });
+    let mut fast = PreparedModel::new(model);
+    let int8_kernel = fast.kernel().name();
+    for (k, f) in centi.iter().enumerate() {
+        let r = fast.infer(f).map_err(|e| TrainError::Int8(e.to_string()))?;
+        if r != portable[k] {
+            return Err(TrainError::Int8(format!(
+                "the {int8_kernel} kernel and the portable engine differ on frame {k}"
+            )));
+        }
+    }
+    let int8_us = time_per_frame(frames.len(), min_secs, || {
+        for (k, f) in centi.iter().enumerate() {
+            match fast.infer(std::hint::black_box(f)) {
                 Ok(r) => int8_classes[k] = r.class,
                 Err(e) => int8_err = Some(e),
             }
@@ -425,6 +527,8 @@ pub fn latency(
     Ok(Latency {
         frames: frames.len(),
         int8_us,
+        int8_kernel,
+        int8_portable_us,
         int8_input_us,
         requants,
         requant_us,
@@ -434,4 +538,111 @@ pub fn latency(
         reference_us,
         agree,
     })
+}
+
+impl Latency {
+    /// How many times faster the dispatched int8 kernel is than burn f32 per frame.
+    pub fn ratio(&self) -> f64 {
+        self.burn_us / self.int8_us
+    }
+
+    /// The host latency table as `vigil-train bench` prints it (every path of the same run,
+    /// then the int8 vs burn ratio and the parts of the portable int8 time).
+    pub fn table(&self) -> String {
+        use std::fmt::Write as _;
+        let mut t = String::new();
+        let build = if cfg!(debug_assertions) {
+            "DEBUG"
+        } else {
+            "release"
+        };
+        let _ = writeln!(
+            t,
+            "host latency per frame ({} frames, {build} build, same run)",
+            self.frames
+        );
+        let _ = writeln!(t, "  {:<44} {:>10} {:>10}", "path", "µs/frame", "vs int8");
+        let rows = [
+            (
+                format!("int8, {} kernel (dispatched)", self.int8_kernel),
+                self.int8_us,
+            ),
+            (
+                "int8, portable engine (the Pico's code)".to_string(),
+                self.int8_portable_us,
+            ),
+            (
+                "burn f32, ndarray, batch 1, per frame".to_string(),
+                self.burn_us,
+            ),
+            (
+                "burn f32, batch 1, model only".to_string(),
+                self.burn_model_us,
+            ),
+            (
+                "burn f32, ndarray, batch 64".to_string(),
+                self.burn_batched_us,
+            ),
+            ("f32 reference (plain loops)".to_string(), self.reference_us),
+        ];
+        for (name, us) in rows {
+            let _ = writeln!(t, "  {name:<44} {us:>10.2} {:>9.1}×", us / self.int8_us);
+        }
+        let _ = writeln!(
+            t,
+            "  int8 ({}) vs burn f32 per frame: {:.1}× faster (portable: {:.1}×)",
+            self.int8_kernel,
+            self.ratio(),
+            self.burn_us / self.int8_portable_us
+        );
+        let _ = writeln!(
+            t,
+            "  int8 and burn f32 agree on {} / {} frames",
+            self.agree, self.frames
+        );
+        let _ = writeln!(
+            t,
+            "  parts of the portable int8 time: input quantization {:.2} µs; its {} requantizations alone {:.2} µs",
+            self.int8_input_us, self.requants, self.requant_us
+        );
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prints the host latency table on the shipped model (release builds only matter):
+    /// `VIGIL_BENCH=1 cargo test --release -p vigil-train --lib bench::tests -- --nocapture`.
+    /// Skipped (and says so) without `VIGIL_BENCH`.
+    #[test]
+    fn shipped_model_latency_table() {
+        if std::env::var_os("VIGIL_BENCH").is_none() {
+            eprintln!("SKIPPED: set VIGIL_BENCH=1 to run the latency benchmark");
+            return;
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../thermal/models");
+        let f32_model = vigil_thermal::f32model::load(&dir.join("default.f32.json"))
+            .expect("the shipped f32 model loads");
+        let bytes = std::fs::read(dir.join("default.vgi8")).expect("the shipped model reads");
+        let frames: Vec<Vec<f32>> = vigil_thermal::synth::generate(256, 3)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
+        let lat = latency(&f32_model, &bytes, &frames, 1.0).expect("the benchmark runs");
+        print!("{}", lat.table());
+        let est = rp2040_estimate(
+            &Model::parse(&bytes).expect("parses"),
+            &CycleCosts::default(),
+        );
+        let total: u64 = est.iter().map(|l| l.cycles).sum();
+        for l in &est {
+            println!("  {:<18} {:>10} {:>12}", l.name, l.macs, l.cycles);
+        }
+        println!(
+            "  RP2040 total {total} cycles, {:.2} ms",
+            total as f64 * 1e3 / RP2040_HZ as f64
+        );
+    }
 }

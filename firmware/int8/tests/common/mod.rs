@@ -1,6 +1,8 @@
 //! Deterministic random models and frames for the engine tests.
 #![allow(dead_code)]
 
+pub mod naive;
+
 use vigil_int8::encode::{softmax_table, QAffine, QLayer, QWeights, QuantModel};
 use vigil_int8::{ConvGeom, InputChannel, InputKind, PoolGeom, QuantMultiplier};
 
