@@ -127,7 +127,12 @@ fn person_walk_is_detected_empty_room_is_not_and_agreement_is_recorded() {
             .count()
     };
     assert!(present(1..=30) >= 5, "the walker is detected: {pico:?}");
-    assert_eq!(present(31..=46), 0, "nobody in the empty room");
+    // With 3-frame hysteresis a person seen on frame 30 may stay present for two more frames.
+    assert_eq!(
+        present(33..=46),
+        0,
+        "nobody in the empty room once the hysteresis has cleared"
+    );
     // The Pi classifies every frame bit-identically and records agreement.
     for (f, d) in &host {
         if let Some(p) = pico.get(f) {

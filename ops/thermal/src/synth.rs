@@ -5,9 +5,10 @@
 //!
 //! - **Person**: a head (face skin that follows the room as thermoregulation makes it: about
 //!   32–34 °C in a cool room, 33.5–35.5 °C in a comfortable one, 35–36.5 °C in a hot one) and a
-//!   body (clothing between ambient and skin) as ellipses, standing, sitting or lying, at 1–6 m
-//!   (fewer pixels the farther away; each pixel integrates its field of view), sometimes partly
-//!   hidden by the frame edge or by furniture.
+//!   body (clothing between ambient and skin) as ellipses, standing, sitting or lying, at 1–6 m,
+//!   sized in metres and seen through the MLX90640's wide lens (110° × 75°, about 3.4° × 3.1°
+//!   a pixel: a standing adult at 5 m is about 1.5 pixels wide and 6 tall; each pixel
+//!   integrates its field of view), sometimes partly hidden by the frame edge or by furniture.
 //! - **Object**: a hot cup or kettle (45–90 °C, small), a lamp (40–110 °C), a radiator
 //!   (40–65 °C, wide with fins), a cold drink or window (2–12 °C), a laptop (a sharp-edged warm
 //!   base of 30–42 °C under a thin, barely warm lid), or an animal-sized warm blob (cat or dog:
@@ -86,19 +87,22 @@ impl Canvas {
         temp: f32,
         hidden: &dyn Fn(usize, usize) -> bool,
     ) {
-        for y in 0..H {
-            for x in 0..W {
+        // Only pixels the ellipse's bounding box touches can be covered.
+        let rows = (cy - ry).floor().max(0.0) as usize..((cy + ry).ceil().max(0.0) as usize).min(H);
+        let cols = (cx - rx).floor().max(0.0) as usize..((cx + rx).ceil().max(0.0) as usize).min(W);
+        for y in rows {
+            for x in cols.clone() {
                 if hidden(y, x) {
                     continue;
                 }
-                // 4×4 supersampling of the pixel area.
+                // 8×8 supersampling of the pixel area (fine enough for sub-pixel sources).
                 let mut cover = 0.0;
-                for sy in 0..4 {
-                    for sx in 0..4 {
-                        let py = y as f32 + (sy as f32 + 0.5) / 4.0 - cy;
-                        let px = x as f32 + (sx as f32 + 0.5) / 4.0 - cx;
+                for sy in 0..8 {
+                    for sx in 0..8 {
+                        let py = y as f32 + (sy as f32 + 0.5) / 8.0 - cy;
+                        let px = x as f32 + (sx as f32 + 0.5) / 8.0 - cx;
                         if (py / ry).powi(2) + (px / rx).powi(2) <= 1.0 {
-                            cover += 1.0 / 16.0;
+                            cover += 1.0 / 64.0;
                         }
                     }
                 }
@@ -166,17 +170,35 @@ fn person_temperatures(ambient: f32, rng: &mut Rng) -> (f32, f32) {
     (skin, clothing)
 }
 
+/// Pixels per radian of the MLX90640's wide lens (110° × 75° over 32 × 24 pixels): about
+/// 3.4° per pixel across and 3.1° down.
+const PX_PER_RAD_X: f32 = 32.0 / (110.0 * std::f32::consts::PI / 180.0);
+/// See [`PX_PER_RAD_X`].
+const PX_PER_RAD_Y: f32 = 24.0 / (75.0 * std::f32::consts::PI / 180.0);
+
+/// Pixels that a length of `metres` at `distance` metres spans (across, or down with
+/// `vertical`): the angle it subtends over the angular pitch of a pixel.
+fn span(metres: f32, distance: f32, vertical: bool) -> f32 {
+    let angle = 2.0 * (metres / (2.0 * distance)).atan();
+    angle * if vertical { PX_PER_RAD_Y } else { PX_PER_RAD_X }
+}
+
 fn person(c: &mut Canvas, ambient: f32, rng: &mut Rng) {
     let distance = rng.uniform(1.0, 6.0); // metres
-    let scale = 7.0 / distance; // pixels per metre-ish at this FOV
+    let size = rng.uniform(0.85, 1.1); // body size relative to an average adult
+    let px = |m: f32| span(m * size, distance, false);
+    let py = |m: f32| span(m * size, distance, true);
     let (skin, clothing) = person_temperatures(ambient, rng);
     let pose = rng.below(3);
+    // Half-sizes of the clothed body in pixels: standing (shoulders to feet 1.45 m, 0.45 m
+    // wide), sitting on a chair seen from the front (1.0 × 0.5 m), lying seen from the side
+    // (1.6 m long, 0.3 m high). The head is 0.16 m wide and 0.22 m tall.
     let (body_h, body_w) = match pose {
-        0 => (1.1 * scale, 0.28 * scale), // standing: half-heights
-        1 => (0.7 * scale, 0.32 * scale), // sitting
-        _ => (0.25 * scale, 0.9 * scale), // lying
+        0 => (py(0.72), px(0.22)),
+        1 => (py(0.5), px(0.25)),
+        _ => (py(0.15), px(0.8)),
     };
-    let head_r = (0.12 * scale).max(0.6);
+    let (head_h, head_w) = (py(0.11), px(0.08));
     let cx = rng.uniform(2.0, 30.0);
     let cy = match pose {
         0 => rng.uniform(10.0, 16.0),
@@ -189,18 +211,18 @@ fn person(c: &mut Canvas, ambient: f32, rng: &mut Rng) {
     let hidden = move |y: usize, _x: usize| occluded && y as f32 >= cut;
     c.ellipse(cy, cx, body_h, body_w, clothing, &hidden);
     let (hy, hx) = match pose {
-        0 | 1 => (cy - body_h - head_r * 0.8, cx),
-        _ => (cy, cx - body_w - head_r * 0.8),
+        0 | 1 => (cy - body_h - head_h * 0.8, cx),
+        _ => (cy, cx - body_w - head_w * 0.8),
     };
-    c.ellipse(hy, hx, head_r * 1.2, head_r, skin, &hidden);
-    // Bare arms or hands sometimes show as small warm spots.
+    c.ellipse(hy, hx, head_h, head_w, skin, &hidden);
+    // Bare forearms or hands (0.09 m wide) sometimes show as small warm spots.
     if rng.below(2) == 0 && pose != 2 {
         let side = if rng.below(2) == 0 { -1.0 } else { 1.0 };
         c.ellipse(
             cy,
             cx + side * body_w * 1.1,
             body_h * 0.5,
-            (0.05 * scale).max(0.4),
+            px(0.045),
             skin - 1.0,
             &hidden,
         );
@@ -387,4 +409,35 @@ pub fn synth(out_dir: &Path, n: usize, seed: u64) -> Result<Vec<PathBuf>, Datase
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_span_the_pixels_the_wide_lens_gives_them() {
+        // 110° over 32 columns is 3.44° a pixel: a 0.45 m wide body at 5 m subtends 5.2°.
+        assert!((span(0.45, 5.0, false) - 1.5).abs() < 0.05);
+        // 75° over 24 rows is 3.125° a pixel: 1.45 m at 5 m subtends 16.5°.
+        assert!((span(1.45, 5.0, true) - 5.3).abs() < 0.1);
+        // Close up the angle saturates (atan), it does not grow without bound.
+        assert!(span(1.45, 0.5, true) < 2.0 * 90.0 / 3.125);
+    }
+
+    #[test]
+    fn an_ellipse_blends_by_the_share_of_each_pixel_it_covers() {
+        let none = |_: usize, _: usize| false;
+        let mut c = Canvas {
+            t: vec![20.0; FRAME_LEN],
+        };
+        // A 0.25 px radius source inside pixel (5, 5) covers about π/16 of it.
+        c.ellipse(5.5, 5.5, 0.25, 0.25, 84.0, &none);
+        let rise = c.t[5 * W + 5] - 20.0;
+        assert!(
+            (rise - 64.0 * std::f32::consts::PI / 16.0).abs() < 2.5,
+            "{rise}"
+        );
+        assert_eq!(c.t.iter().filter(|&&v| v != 20.0).count(), 1);
+    }
 }
