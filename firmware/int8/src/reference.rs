@@ -9,7 +9,7 @@ use crate::format::{ConvGeom, InputKind, PoolGeom};
 use crate::shape::{conv_out, pool_out, Shape};
 
 /// How an f32 input channel is derived from a frame in °C:
-/// `r = (T − [mean(frame)] − offset_c) / scale`.
+/// `r = clamp(T − [mean(frame)] − offset_c, clip_c) / scale`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct F32Input {
     /// Absolute or relative to the frame mean.
@@ -18,6 +18,11 @@ pub struct F32Input {
     pub offset_c: f32,
     /// Divisor (> 0).
     pub scale: f32,
+    /// The window `[lo, hi]` in °C (after the offset, before the scale) the value is clamped
+    /// to, if any. A dead pixel at −40 °C or a 110 °C lamp then no longer sets the int8 input
+    /// step: the quantizer maps the window exactly onto the int8 range, so the engine's
+    /// saturation is this very clamp and int8 and f32 see the same inputs.
+    pub clip_c: Option<(f32, f32)>,
 }
 
 /// Parameters of a convolution or dense layer.
@@ -104,6 +109,17 @@ impl F32Model {
             return Err(ReferenceError::BadModel(
                 "input scale must be positive and finite".into(),
             ));
+        }
+        if let Some((ch, (lo, hi))) = self
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(ch, i)| i.clip_c.map(|w| (ch, w)))
+            .find(|(_, (lo, hi))| !(lo.is_finite() && hi.is_finite() && lo < hi))
+        {
+            return Err(ReferenceError::BadModel(format!(
+                "input channel {ch}: clip window {lo}..{hi} °C must be finite with lo < hi"
+            )));
         }
         let mut shapes = vec![Shape {
             h: self.input_h,
@@ -202,8 +218,14 @@ impl F32Model {
                 InputKind::Absolute => f64::from(spec.offset_c),
                 InputKind::MinusMean => f64::from(spec.offset_c) + mean,
             };
+            let (lo, hi) = spec
+                .clip_c
+                .map_or((f64::NEG_INFINITY, f64::INFINITY), |(lo, hi)| {
+                    (f64::from(lo), f64::from(hi))
+                });
             for (p, &t) in frame_c.iter().enumerate() {
-                out[p * c + ch] = ((f64::from(t) - base) / f64::from(spec.scale)) as f32;
+                let v = (f64::from(t) - base).clamp(lo, hi);
+                out[p * c + ch] = (v / f64::from(spec.scale)) as f32;
             }
         }
         Ok(out)

@@ -59,6 +59,7 @@ pub fn handmade_f32() -> F32Model {
             kind: InputKind::MinusMean,
             offset_c: 0.0,
             scale: 1.0,
+            clip_c: None,
         }],
         layers: vec![
             F32Layer::Conv2d(

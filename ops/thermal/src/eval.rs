@@ -3,32 +3,38 @@
 use std::fmt;
 
 use vigil_int8::reference::{argmax, softmax, F32Model, ReferenceError};
-use vigil_int8::{Inference, Model, RunError};
+use vigil_int8::{Inference, Kernel, Model, PreparedModel, RunError};
 
 use crate::dataset::{to_centi, Label};
 
-/// The host's int8 classifier: a parsed model and its arena.
+/// The host's int8 classifier: a parsed model prepared for this CPU's fastest kernel.
 #[derive(Debug)]
 pub struct Int8Classifier<'m> {
-    model: Model<'m>,
-    arena: Vec<i8>,
+    model: PreparedModel<'m>,
 }
 
 impl<'m> Int8Classifier<'m> {
-    /// Wraps a parsed model.
+    /// Wraps a parsed model, prepared for the fastest kernel of this CPU
+    /// ([`vigil_int8::Kernel::best`]; bit-identical to the Pico's portable engine).
     pub fn new(model: Model<'m>) -> Self {
-        let arena = vec![0i8; model.arena_len()];
-        Int8Classifier { model, arena }
+        Int8Classifier {
+            model: PreparedModel::new(model),
+        }
     }
 
     /// The model.
     pub fn model(&self) -> &Model<'m> {
-        &self.model
+        self.model.model()
     }
 
-    /// Classifies a frame in centi-°C (the wire's unit), exactly as the Pico does.
+    /// The kernel it runs on.
+    pub fn kernel(&self) -> Kernel {
+        self.model.kernel()
+    }
+
+    /// Classifies a frame in centi-°C (the wire's unit), with the very bits the Pico gets.
     pub fn classify_centi(&mut self, centi: &[i16]) -> Result<Inference, RunError> {
-        self.model.infer(centi, &mut self.arena)
+        self.model.infer(centi)
     }
 
     /// Classifies a frame in °C (rounded to centi-°C first).

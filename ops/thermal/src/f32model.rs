@@ -2,7 +2,7 @@
 //!
 //! ```json
 //! {"format": "vigil-thermal-f32", "version": 1, "input_h": 24, "input_w": 32, "n_classes": 3,
-//!  "inputs": [{"kind": "minus_mean", "offset_c": 0.0, "scale": 4.0}],
+//!  "inputs": [{"kind": "minus_mean", "offset_c": 0.0, "scale": 4.0, "clip_c": [-10.0, 20.0]}],
 //!  "layers": [{"type": "conv2d", "out_c": 8, "kh": 3, "kw": 3, "stride_h": 1, "stride_w": 1,
 //!              "pad_h": 1, "pad_w": 1, "relu": true, "weights": [...], "bias": [...]},
 //!             {"type": "max_pool", "kh": 2, "kw": 2, "stride_h": 2, "stride_w": 2}, ...]}
@@ -85,6 +85,10 @@ struct InputJson {
     kind: KindJson,
     offset_c: f32,
     scale: f32,
+    /// `[lo, hi]` °C the channel is clamped to (absent: no clamp; files written before the
+    /// field existed read the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clip_c: Option<[f32; 2]>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -204,6 +208,7 @@ pub fn from_json(path: &Path, text: &str) -> Result<F32Model, F32ModelError> {
                 },
                 offset_c: i.offset_c,
                 scale: i.scale,
+                clip_c: i.clip_c.map(|[lo, hi]| (lo, hi)),
             })
             .collect(),
         layers: file
@@ -260,6 +265,7 @@ pub fn to_json(model: &F32Model) -> String {
                 },
                 offset_c: i.offset_c,
                 scale: i.scale,
+                clip_c: i.clip_c.map(|(lo, hi)| [lo, hi]),
             })
             .collect(),
         layers: model

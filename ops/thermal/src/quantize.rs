@@ -117,6 +117,14 @@ pub enum QuantizeError {
     /// The result does not encode.
     #[error("{0}")]
     Encode(#[from] EncodeError),
+    /// An input channel's clip window cannot be the int8 range.
+    #[error("input channel {channel}: {what}")]
+    ClipWindow {
+        /// Input channel index.
+        channel: usize,
+        /// What is wrong.
+        what: String,
+    },
 }
 
 /// Scale and zero point of one tensor.
@@ -241,14 +249,22 @@ pub fn quantize(
 }
 
 /// Per-input-channel quantization (model units), all with one zero point (the format shares
-/// it): each channel's window is its own minimum and maximum over the calibration frames (with
-/// 0 inside it), and the zero point is the one that minimises the product of the channels'
-/// steps. A channel with a narrow range (the absolute temperature one) then keeps its own fine
-/// steps instead of the widest channel's. The window is not clipped: the f32 reference does not
-/// clip its inputs, so clipping them in int8 (dead pixels at −40 °C, 110 °C lamps) makes the two
-/// models disagree on exactly the frames that hold such pixels (tried with 0.3 % clipped each
-/// side: the int8 drop before fine-tuning grew from 3.7 to 8.6 pp, and fine-tuning then cost
-/// the f32 model 8 pp; see docs/thermal.md).
+/// it).
+///
+/// A channel with a clip window (`F32Input::clip_c`) gets exactly that window, divided by
+/// its scale: the int8 range `[−128, 127]` then stands for `[lo, hi]`, so the engine's
+/// saturation is the f32 reference's clamp and both see the same inputs. That needs the one
+/// zero point `z = (128·hi + 127·lo) / (lo − hi)` to be an integer shared by every clipped
+/// channel (windows with the same `lo / hi` ratio, e.g. −10…+20 °C and −20…+40 °C give
+/// −43); otherwise the quantizer refuses the model ([`QuantizeError::ClipWindow`]).
+///
+/// A channel without one has its own minimum and maximum over the calibration frames (with 0
+/// inside it), and when no channel is clipped the zero point is the one that minimises the
+/// product of the channels' steps, so a channel with a narrow range (the absolute temperature
+/// one) keeps its own fine steps instead of the widest channel's. Such a window is never
+/// clipped by the quantizer alone: without the clamp in the f32 model, int8 and f32 would
+/// disagree on exactly the frames with dead pixels or lamps (tried with 0.3 % clipped each
+/// side: the int8 drop before fine-tuning grew from 3.7 to 8.6 pp; see docs/thermal.md).
 pub fn calibrate_inputs(
     model: &F32Model,
     calib: &[Vec<f32>],
@@ -271,21 +287,71 @@ pub fn calibrate_inputs(
             .max(-lo / f64::from(z + 128))
             .max(1e-9)
     };
-    let mut best = (f64::INFINITY, 0i32);
-    for z in -127..=126 {
-        let cost: f64 = windows.iter().map(|&w| step(z, w).ln()).sum();
-        if cost < best.0 {
-            best = (cost, z);
-        }
-    }
-    let z = best.1;
-    Ok(windows
+    let mut clipped = model
+        .inputs
         .iter()
-        .map(|&w| TensorQuant {
-            scale: step(z, w),
+        .enumerate()
+        .filter_map(|(ch, i)| i.clip_c.map(|w| (ch, w)));
+    let z = match clipped.next() {
+        Some((ch, (lo, hi))) => {
+            let z = clip_zero_point(ch, lo, hi)?;
+            for (ch, (lo, hi)) in clipped {
+                if clip_zero_point(ch, lo, hi)? != z {
+                    return Err(QuantizeError::ClipWindow {
+                        channel: ch,
+                        what: format!(
+                            "window {lo}..{hi} °C needs another zero point than channel 0's; \
+                             give every clipped channel the same lo/hi ratio"
+                        ),
+                    });
+                }
+            }
+            z
+        }
+        None => {
+            let mut best = (f64::INFINITY, 0i32);
+            for z in -127..=126 {
+                let cost: f64 = windows.iter().map(|&w| step(z, w).ln()).sum();
+                if cost < best.0 {
+                    best = (cost, z);
+                }
+            }
+            best.1
+        }
+    };
+    Ok(model
+        .inputs
+        .iter()
+        .zip(&windows)
+        .map(|(input, &w)| TensorQuant {
+            scale: match input.clip_c {
+                // Exactly `hi / (127 − z)` = `−lo / (z + 128)`, in model units.
+                Some((lo, hi)) => {
+                    let (lo, hi) = (f64::from(lo), f64::from(hi));
+                    (hi - lo) / 255.0 / f64::from(input.scale)
+                }
+                None => step(z, w),
+            },
             zero_point: z as i8,
         })
         .collect())
+}
+
+/// The zero point that maps the clip window `[lo, hi]` exactly onto `[−128, 127]`.
+fn clip_zero_point(channel: usize, lo: f32, hi: f32) -> Result<i32, QuantizeError> {
+    let (lo, hi) = (f64::from(lo), f64::from(hi));
+    let z = (128.0 * hi + 127.0 * lo) / (lo - hi);
+    let rounded = z.round();
+    if !(lo < hi && lo <= 0.0 && hi >= 0.0) || (z - rounded).abs() > 1e-3 {
+        return Err(QuantizeError::ClipWindow {
+            channel,
+            what: format!(
+                "window {lo}..{hi} °C must hold 0 and map onto −128..127 with an integer zero \
+                 point (it needs {z:.3})"
+            ),
+        });
+    }
+    Ok(rounded as i32)
 }
 
 /// `model` with the input channels' scale ratios `S_c / S_0` folded into the weights of the

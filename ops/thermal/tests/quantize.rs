@@ -45,11 +45,13 @@ fn cnn(seed: u64) -> F32Model {
                 kind: InputKind::Absolute,
                 offset_c: 25.0,
                 scale: 10.0,
+                clip_c: None,
             },
             F32Input {
                 kind: InputKind::MinusMean,
                 offset_c: 0.0,
                 scale: 4.0,
+                clip_c: None,
             },
         ],
         layers: vec![
@@ -199,6 +201,109 @@ fn the_f32_model_file_round_trips_and_rejects_other_versions() {
     assert!(err.to_string().contains("version 2"), "{err}");
 }
 
+/// `cnn` with clip windows on both input channels: −20…+40 °C around 25 °C and −10…+20 °C
+/// around the frame mean (the same −1 : 2 ratio, so one zero point, −43, fits both).
+fn clipped_cnn(seed: u64) -> F32Model {
+    let mut model = cnn(seed);
+    model.inputs[0].clip_c = Some((-20.0, 40.0));
+    model.inputs[1].clip_c = Some((-10.0, 20.0));
+    model
+}
+
+/// Frames with dead pixels (−40 °C) and lamps (110 °C): what a clip window is for.
+fn frames_with_extremes(n: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = Rng::new(seed);
+    frames(n, seed)
+        .into_iter()
+        .map(|mut f| {
+            for _ in 0..4 {
+                let p = rng.below(f.len());
+                f[p] = if rng.unit() < 0.5 { -40.0 } else { 110.0 };
+            }
+            f
+        })
+        .collect()
+}
+
+#[test]
+fn a_clip_window_is_the_int8_input_range_so_both_models_see_the_same_inputs() {
+    let model = clipped_cnn(3);
+    let q = quantize(&model, &frames(30, 100), Options::default()).expect("quantizes");
+    for (ch, tq) in q.input_channels.iter().enumerate() {
+        let (lo, hi) = model.inputs[ch].clip_c.expect("clipped");
+        let scale = f64::from(model.inputs[ch].scale);
+        assert_eq!(tq.zero_point, -43, "channel {ch}");
+        // The int8 range is exactly the window: −128 ↔ lo, 127 ↔ hi.
+        let at = |q: i32| f64::from(q - i32::from(tq.zero_point)) * tq.scale * scale;
+        assert!(
+            (at(-128) - f64::from(lo)).abs() < 1e-6,
+            "channel {ch}: {}",
+            at(-128)
+        );
+        assert!(
+            (at(127) - f64::from(hi)).abs() < 1e-6,
+            "channel {ch}: {}",
+            at(127)
+        );
+    }
+    // On frames full of dead pixels and lamps, the engine's input tensor is the f32 model's
+    // (clamped) input tensor to within half a step, saturated pixels included (plus 0.02 °C:
+    // the engine reads centi-°C and rounds the frame mean to them).
+    let int8 = Model::parse(&q.bytes).expect("parses");
+    let mut arena = vec![0i8; int8.arena_len()];
+    let c = model.inputs.len();
+    let mut saturated = 0;
+    for f in frames_with_extremes(40, 300) {
+        let want = model.input_tensor(&f).expect("f32 input");
+        let centi: Vec<i16> = f.iter().map(|t| (t * 100.0).round() as i16).collect();
+        let mut got = Vec::new();
+        int8.infer_traced(&centi, &mut arena, |i, _, v| {
+            if i == 0 {
+                got = v.to_vec();
+            }
+        })
+        .expect("int8 runs");
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            let tq = q.input_channels[i % c];
+            let deq = f64::from(i32::from(g) - i32::from(tq.zero_point)) * tq.scale;
+            assert!(
+                (deq - f64::from(w)).abs()
+                    <= tq.scale * 0.5 + 0.02 / f64::from(model.inputs[i % c].scale),
+                "value {i}: int8 {deq} vs f32 {w}"
+            );
+            saturated += usize::from(g == 127 || g == -128);
+        }
+    }
+    assert!(saturated >= 40, "the extremes saturate ({saturated})");
+}
+
+#[test]
+fn clip_windows_that_need_different_zero_points_are_refused() {
+    let mut model = clipped_cnn(3);
+    model.inputs[1].clip_c = Some((-10.0, 30.0));
+    let err = quantize(&model, &frames(5, 100), Options::default()).expect_err("refused");
+    assert!(err.to_string().contains("input channel"), "{err}");
+    let mut model = clipped_cnn(3);
+    model.inputs[0].clip_c = Some((20.0, 10.0));
+    let err = quantize(&model, &frames(5, 100), Options::default()).expect_err("refused");
+    assert!(err.to_string().contains("clip window"), "{err}");
+}
+
+#[test]
+fn a_clipped_f32_model_file_round_trips_and_a_bad_window_is_refused() {
+    let model = clipped_cnn(5);
+    let json = f32model::to_json(&model);
+    assert!(json.contains("\"clip_c\":[-10.0,20.0]"), "{json}");
+    let back = f32model::from_json(std::path::Path::new("m.json"), &json).expect("parses");
+    assert_eq!(back, model);
+    let bad = json.replacen("[-10.0,20.0]", "[20.0,-10.0]", 1);
+    let err = f32model::from_json(std::path::Path::new("m.json"), &bad).expect_err("bad window");
+    assert!(
+        err.to_string().contains("m.json") && err.to_string().contains("clip"),
+        "{err}"
+    );
+}
+
 /// A pin that only counts how often it was driven (the Pico's LED in these tests).
 #[derive(Default)]
 struct CountingPin(u32);
@@ -224,7 +329,10 @@ fn the_pico_and_the_host_give_identical_results_on_thousands_of_frames() {
     let model = cnn(6);
     let q = quantize(&model, &frames(30, 102), Options::default()).expect("quantizes");
     let host_model = Model::parse(&q.bytes).expect("parses");
+    // The host runs the fastest kernel of this CPU (AVX2 where there is one), the Pico the
+    // portable engine: this is the bit-identity check between the two code paths.
     let mut host = Int8Classifier::new(host_model);
+    eprintln!("host kernel: {}", host.kernel().name());
     let pico_model = Model::parse(&q.bytes).expect("parses");
     let mut arena = vec![0i8; pico_model.arena_len()];
     let cfg = DetectorConfig {

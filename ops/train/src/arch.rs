@@ -209,6 +209,55 @@ impl Arch {
         }
     }
 
+    /// A wide probe, far over the Pico's budget (about 65 k parameters, 3.8 M
+    /// multiply-accumulates): trained on the same data it bounds what the data allows a
+    /// convolutional network to learn, so the shipped plan's shortfall can be told apart from
+    /// the task's own ambiguity.
+    ///
+    /// | layer | output |
+    /// |---|---|
+    /// | conv 3×3, 2 → 16, ReLU | 24 × 32 × 16 |
+    /// | max pool 2×2 | 12 × 16 × 16 |
+    /// | conv 3×3, 16 → 32, ReLU | 12 × 16 × 32 |
+    /// | max pool 2×2 | 6 × 8 × 32 |
+    /// | conv 3×3, 32 → 64, ReLU | 6 × 8 × 64 |
+    /// | conv 3×3, 64 → 64, ReLU | 6 × 8 × 64 |
+    /// | max pool 6×8 (global max) | 64 |
+    /// | dense 64 → 64, ReLU | 64 |
+    /// | dense 64 → 3 | 3 logits |
+    pub fn wide() -> Self {
+        let conv = |out_c| Block::Conv {
+            geom: same(3, 1),
+            out_c,
+            relu: true,
+        };
+        Arch {
+            inputs: default_inputs(),
+            blocks: vec![
+                conv(16),
+                Block::MaxPool(pool(2)),
+                conv(32),
+                Block::MaxPool(pool(2)),
+                conv(64),
+                conv(64),
+                Block::MaxPool(PoolGeom {
+                    kh: 6,
+                    kw: 8,
+                    stride_h: 6,
+                    stride_w: 8,
+                }),
+                Block::Dense {
+                    out: 64,
+                    relu: true,
+                },
+                Block::Dense {
+                    out: CLASSES,
+                    relu: false,
+                },
+            ],
+        }
+    }
+
     /// A very small plan for tests (a few hundred parameters).
     pub fn tiny() -> Self {
         Arch {
@@ -358,6 +407,116 @@ impl Arch {
     }
 }
 
+impl Arch {
+    /// Values the layers with weights produce per frame (convolutions, depthwise
+    /// convolutions, dense): each is one fixed-point requantization in the int8 engine, the
+    /// dominant per-value cost besides the multiply-accumulates.
+    pub fn outputs(&self) -> Result<usize, ArchError> {
+        let shapes = self.shapes()?;
+        Ok(self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.is_affine())
+            .map(|(i, _)| shapes[i + 1].len())
+            .sum())
+    }
+
+    /// A plan from a compact description (for experiments), with the default input channels:
+    /// comma-separated layers, then a dense layer to the three classes is appended.
+    ///
+    /// | token | layer |
+    /// |---|---|
+    /// | `c3:12` / `c3s2:12` | "same" convolution, kernel 3, stride 1 / 2, 12 outputs, ReLU |
+    /// | `d3` / `d3s2` | depthwise convolution, kernel 3, stride 1 / 2, ReLU |
+    /// | `mp2` / `ap2` | max / average pooling 2 × 2, stride 2 |
+    /// | `gmax` | max pooling over all remaining positions |
+    /// | `gap` | global average pooling |
+    /// | `fc:16` | dense layer, 16 outputs, ReLU |
+    ///
+    /// For example `c3s2:8,mp2,c3:12,c3s2:24,gmax` is [`Arch::default_thermal`].
+    pub fn parse(spec: &str) -> Result<Self, ArchError> {
+        let mut arch = Arch {
+            inputs: default_inputs(),
+            blocks: vec![],
+        };
+        let mut shape = Shape {
+            h: H,
+            w: W,
+            c: arch.inputs.len(),
+        };
+        for (layer, token) in spec.split(',').map(str::trim).enumerate() {
+            let bad = |what: String| ArchError::BadLayer { layer, what };
+            let num = |s: &str| -> Result<u8, ArchError> {
+                s.parse::<u8>()
+                    .ok()
+                    .filter(|&v| v > 0)
+                    .ok_or_else(|| bad(format!("`{token}`: `{s}` is not a size of 1–255")))
+            };
+            let kernel = |s: &str| -> Result<ConvGeom, ArchError> {
+                let (k, st) = s.split_once('s').unwrap_or((s, "1"));
+                Ok(same(num(k)?, num(st)?))
+            };
+            let block = if token == "gmax" {
+                let (kh, kw) = (u8::try_from(shape.h), u8::try_from(shape.w));
+                let (Ok(kh), Ok(kw)) = (kh, kw) else {
+                    return Err(bad("`gmax`: too many positions".into()));
+                };
+                Block::MaxPool(PoolGeom {
+                    kh,
+                    kw,
+                    stride_h: kh,
+                    stride_w: kw,
+                })
+            } else if token == "gap" {
+                Block::GlobalAvgPool
+            } else if let Some(k) = token.strip_prefix("mp") {
+                Block::MaxPool(pool(num(k)?))
+            } else if let Some(k) = token.strip_prefix("ap") {
+                Block::AvgPool(pool(num(k)?))
+            } else if let Some(n) = token.strip_prefix("fc:") {
+                Block::Dense {
+                    out: usize::from(num(n)?),
+                    relu: true,
+                }
+            } else if let Some(g) = token.strip_prefix('d') {
+                Block::Depthwise {
+                    geom: kernel(g)?,
+                    relu: true,
+                }
+            } else if let Some((g, n)) = token.strip_prefix('c').and_then(|t| t.split_once(':')) {
+                Block::Conv {
+                    geom: kernel(g)?,
+                    out_c: usize::from(num(n)?),
+                    relu: true,
+                }
+            } else {
+                return Err(bad(format!("`{token}` is not a layer")));
+            };
+            arch.blocks.push(block);
+            let probe = Arch {
+                inputs: arch.inputs.clone(),
+                blocks: {
+                    let mut b = arch.blocks.clone();
+                    b.push(Block::Dense {
+                        out: CLASSES,
+                        relu: false,
+                    });
+                    b
+                },
+            };
+            let shapes = probe.shapes()?;
+            shape = shapes[shapes.len() - 2];
+        }
+        arch.blocks.push(Block::Dense {
+            out: CLASSES,
+            relu: false,
+        });
+        arch.shapes()?;
+        Ok(arch)
+    }
+}
+
 /// The two input channels of the shipped plan.
 pub fn default_inputs() -> Vec<F32Input> {
     vec![
@@ -365,11 +524,13 @@ pub fn default_inputs() -> Vec<F32Input> {
             kind: InputKind::MinusMean,
             offset_c: 0.0,
             scale: 4.0,
+            clip_c: Some((-10.0, 20.0)),
         },
         F32Input {
             kind: InputKind::Absolute,
             offset_c: 20.0,
             scale: 10.0,
+            clip_c: Some((-20.0, 40.0)),
         },
     ]
 }
@@ -384,6 +545,21 @@ mod tests {
         let params = a.param_count().unwrap_or(usize::MAX);
         assert!(params <= 10_000, "{params} parameters");
         assert!(a.macs().unwrap_or(usize::MAX) < 200_000);
+    }
+
+    #[test]
+    fn the_compact_description_gives_the_plans() {
+        let a = Arch::parse("c3s2:8,mp2,c3:12,c3s2:24,gmax");
+        assert_eq!(a, Ok(Arch::default_thermal()));
+        assert_eq!(
+            Arch::default_thermal().outputs(),
+            Ok(12 * 16 * 8 + 6 * 8 * 12 + 3 * 4 * 24 + 3)
+        );
+        assert!(matches!(
+            Arch::parse("c3s2:8,x9"),
+            Err(ArchError::BadLayer { layer: 1, .. })
+        ));
+        assert!(Arch::parse("c3s2:0").is_err());
     }
 
     #[test]

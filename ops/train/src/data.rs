@@ -71,16 +71,36 @@ impl Prepared {
     /// The input batch `[b, c, 24, 32]` of frames `idx`; `flip[k]` mirrors frame `k` left to
     /// right (a person is a person either way round).
     pub fn inputs(&self, idx: &[usize], flip: Option<&[bool]>, device: &Device) -> Tensor<4> {
+        let aug: Vec<Augment> = (0..idx.len())
+            .map(|k| Augment {
+                flip: flip.is_some_and(|f| f.get(k).copied().unwrap_or(false)),
+                ..Augment::default()
+            })
+            .collect();
+        self.augmented(idx, &aug, device)
+    }
+
+    /// The input batch `[b, c, 24, 32]` of frames `idx`, frame `k` transformed by `aug[k]`
+    /// (frames without an entry stay as they are).
+    pub fn augmented(&self, idx: &[usize], aug: &[Augment], device: &Device) -> Tensor<4> {
         let per = self.channels * H * W;
         let mut v = Vec::with_capacity(idx.len() * per);
         for (k, &i) in idx.iter().enumerate() {
             let src = &self.inputs[i * per..(i + 1) * per];
-            if flip.is_some_and(|f| f.get(k).copied().unwrap_or(false)) {
-                for row in src.chunks(W) {
-                    v.extend(row.iter().rev());
-                }
-            } else {
+            let a = aug.get(k).copied().unwrap_or_default();
+            if a == Augment::default() {
                 v.extend_from_slice(src);
+                continue;
+            }
+            for plane in src.chunks(H * W) {
+                for y in 0..H {
+                    let sy = (y as isize - isize::from(a.dy)).clamp(0, H as isize - 1) as usize;
+                    for x in 0..W {
+                        let x = if a.flip { W - 1 - x } else { x };
+                        let sx = (x as isize - isize::from(a.dx)).clamp(0, W as isize - 1) as usize;
+                        v.push(plane[sy * W + sx]);
+                    }
+                }
             }
         }
         Tensor::from_data(TensorData::new(v, [idx.len(), self.channels, H, W]), device)
@@ -94,6 +114,17 @@ impl Prepared {
         }
         Tensor::from_data(TensorData::new(v, [idx.len(), CLASSES]), device)
     }
+}
+
+/// How one training frame is transformed (augmentation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Augment {
+    /// Mirror left to right.
+    pub flip: bool,
+    /// Shift down by this many rows (up if negative), repeating the edge row.
+    pub dy: i8,
+    /// Shift right by this many columns (left if negative), repeating the edge column.
+    pub dx: i8,
 }
 
 /// A seeded Fisher–Yates shuffle.
@@ -150,6 +181,42 @@ mod tests {
         assert!(v1.iter().all(|i| !t1.contains(i)));
         let (_, v3) = split(50, 0.2, 8).unwrap_or_default();
         assert_ne!(v1, v3);
+    }
+
+    #[test]
+    fn shifts_repeat_the_edge_and_flips_mirror() {
+        // One channel holding the column index, so every move is visible.
+        let p = Prepared {
+            channels: 1,
+            inputs: (0..H * W).map(|i| (i % W) as f32).collect(),
+            labels: vec![0],
+        };
+        let device = crate::train::cpu();
+        let get = |a: Augment| -> Vec<f32> {
+            crate::net::values(p.augmented(&[0], &[a], &device)).unwrap_or_default()
+        };
+        let plain = get(Augment::default());
+        assert_eq!(plain, p.inputs);
+        let right = get(Augment {
+            dx: 2,
+            ..Augment::default()
+        });
+        assert_eq!(&right[..4], &[0.0, 0.0, 0.0, 1.0]);
+        let flipped = get(Augment {
+            flip: true,
+            ..Augment::default()
+        });
+        assert_eq!(flipped[0], (W - 1) as f32);
+        let down = get(Augment {
+            dy: 3,
+            ..Augment::default()
+        });
+        assert_eq!(
+            down, plain,
+            "rows are all alike, a vertical shift changes nothing"
+        );
+        let old = p.inputs(&[0], Some(&[true]), &device);
+        assert_eq!(crate::net::values(old).unwrap_or_default(), flipped);
     }
 
     #[test]

@@ -60,15 +60,30 @@ struct TrainArgs {
     /// Network plan.
     #[arg(long, value_enum, default_value_t = ArchName::Default)]
     arch: ArchName,
+    /// A plan in the compact description of `Arch::parse` (e.g. `c3s2:8,mp2,c3:12,c3s2:24,gmax`),
+    /// instead of `--arch`.
+    #[arg(long, value_name = "SPEC")]
+    plan: Option<String>,
     /// Do not mirror frames at random.
     #[arg(long)]
     no_flip: bool,
+    /// Shift frames at random by up to this many pixels each way (0: no shifts).
+    #[arg(long, default_value_t = 0)]
+    shift: u8,
+    /// Decoupled weight decay (AdamW); 0 trains with plain Adam.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// A held-out labelled directory to score the kept model on (f32) after training.
+    #[arg(long, value_name = "DIR")]
+    test: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum ArchName {
     /// The shipped plan (about 3.7 k parameters).
     Default,
+    /// A wide, unshippable probe (about 65 k parameters) that bounds what the data allows.
+    Wide,
     /// Depthwise-separable (about 1.2 k parameters, slower on the RP2040).
     Separable,
     /// A few hundred parameters (tests).
@@ -119,6 +134,12 @@ struct QatArgs {
     /// Fine-tune even when the drop is within 0.5 pp.
     #[arg(long)]
     force: bool,
+    /// Shift frames at random by up to this many pixels each way (0: no shifts).
+    #[arg(long, default_value_t = 0)]
+    shift: u8,
+    /// A held-out labelled directory to score the kept model on (f32 and int8).
+    #[arg(long, value_name = "DIR")]
+    test: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -164,10 +185,13 @@ fn counts(samples: &[(Label, Vec<f32>)]) -> String {
 fn run_train(a: TrainArgs) -> Result<(), TrainError> {
     check_writable(&a.out)?;
     let samples = load_labelled_dir(&a.data)?;
-    let arch = match a.arch {
-        ArchName::Default => Arch::default_thermal(),
-        ArchName::Separable => Arch::separable(),
-        ArchName::Tiny => Arch::tiny(),
+    let test = a.test.as_deref().map(load_labelled_dir).transpose()?;
+    let arch = match (&a.plan, a.arch) {
+        (Some(spec), _) => Arch::parse(spec)?,
+        (None, ArchName::Default) => Arch::default_thermal(),
+        (None, ArchName::Wide) => Arch::wide(),
+        (None, ArchName::Separable) => Arch::separable(),
+        (None, ArchName::Tiny) => Arch::tiny(),
     };
     println!(
         "data: {} frames from {} ({})",
@@ -176,9 +200,10 @@ fn run_train(a: TrainArgs) -> Result<(), TrainError> {
         counts(&samples)
     );
     println!(
-        "network: {} parameters, {} multiply-accumulates per frame",
+        "network: {} parameters, {} multiply-accumulates and {} layer outputs per frame",
         arch.param_count()?,
-        arch.macs()?
+        arch.macs()?,
+        arch.outputs()?
     );
     let opts = TrainOptions {
         seed: a.seed,
@@ -187,6 +212,8 @@ fn run_train(a: TrainArgs) -> Result<(), TrainError> {
         lr: a.lr,
         val_fraction: a.val_fraction,
         flip: !a.no_flip,
+        shift: a.shift,
+        weight_decay: a.weight_decay,
     };
     let out = train(&arch, &samples, &opts, &mut |line| eprintln!("{line}"))?;
     write_atomic(&a.out, f32model::to_json(&out.model).as_bytes())?;
@@ -198,6 +225,13 @@ fn run_train(a: TrainArgs) -> Result<(), TrainError> {
         opts.epochs
     );
     println!("validation (f32):\n{}", out.validation);
+    if let Some(test) = &test {
+        println!(
+            "held-out (f32, {} frames):\n{}",
+            test.len(),
+            vigil_thermal::evaluate_f32(&out.model, test)?
+        );
+    }
     println!("wrote {}", a.out.display());
     Ok(())
 }
@@ -207,6 +241,7 @@ fn run_qat(a: QatArgs) -> Result<(), TrainError> {
     check_writable(&a.out_int8)?;
     let model = f32model::load(&a.model)?;
     let samples = load_labelled_dir(&a.data)?;
+    let test = a.test.as_deref().map(load_labelled_dir).transpose()?;
     let calib: Vec<Vec<f32>> = vigil_thermal::load_dir(&a.calib)?
         .into_iter()
         .map(|s| s.frame)
@@ -219,6 +254,8 @@ fn run_qat(a: QatArgs) -> Result<(), TrainError> {
             lr: a.lr,
             val_fraction: a.val_fraction,
             flip: true,
+            shift: a.shift,
+            weight_decay: 0.0,
         },
         quant: Options {
             method: a.method,
@@ -255,6 +292,18 @@ fn run_qat(a: QatArgs) -> Result<(), TrainError> {
         out.after.drop_pp()
     );
     println!("int8 validation:\n{}", out.after.int8);
+    if let Some(test) = &test {
+        let (_, held) =
+            vigil_train::train::quantize_and_evaluate(&out.model, &calib, opts.quant, test)?;
+        println!(
+            "held-out ({} frames): f32 {:.2} %  int8 {:.2} %  drop {:+.2} pp",
+            test.len(),
+            100.0 * held.f32.accuracy(),
+            100.0 * held.int8.accuracy(),
+            held.drop_pp()
+        );
+        println!("held-out int8:\n{}", held.int8);
+    }
     println!("wrote {} and {}", a.out.display(), a.out_int8.display());
     Ok(())
 }
@@ -301,32 +350,7 @@ fn run_bench(a: BenchArgs) -> Result<(), TrainError> {
     println!("  int8 arena: {} bytes", parsed.arena_len());
     let lat = latency(&model, &bytes, &frames, a.min_secs)?;
     println!();
-    println!(
-        "host latency per frame ({} frames, {} build)",
-        lat.frames,
-        if cfg!(debug_assertions) {
-            "DEBUG"
-        } else {
-            "release"
-        }
-    );
-    println!("  {:<36} {:>10} {:>10}", "path", "µs/frame", "vs int8");
-    let row = |name: &str, us: f64| {
-        println!("  {name:<36} {us:>10.2} {:>9.1}×", us / lat.int8_us);
-    };
-    row("int8 engine (vigil-int8)", lat.int8_us);
-    row("burn f32, ndarray, batch 1, per frame", lat.burn_us);
-    row("burn f32, batch 1, model only", lat.burn_model_us);
-    row("burn f32, ndarray, batch 64", lat.burn_batched_us);
-    row("f32 reference (plain loops)", lat.reference_us);
-    println!(
-        "  int8 and burn f32 agree on {} / {} frames",
-        lat.agree, lat.frames
-    );
-    println!(
-        "  parts of the int8 time: input quantization {:.2} µs; its {} requantizations alone {:.2} µs",
-        lat.int8_input_us, lat.requants, lat.requant_us
-    );
+    print!("{}", lat.table());
     let costs = CycleCosts::default();
     let est = rp2040_estimate(&parsed, &costs);
     println!();

@@ -22,6 +22,8 @@ fn quick(seed: u64) -> TrainOptions {
         lr: 0.01,
         val_fraction: 0.25,
         flip: true,
+        shift: 0,
+        weight_decay: 0.0,
     }
 }
 

@@ -6,7 +6,7 @@
 //! seed and data give the same weights bit for bit.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor};
 use vigil_int8::reference::F32Model;
@@ -16,7 +16,7 @@ use vigil_thermal::synth::Rng;
 use vigil_thermal::{evaluate_f32, evaluate_int8, Confusion, Int8Classifier, Label};
 
 use crate::arch::Arch;
-use crate::data::{pick, shuffle, split, Prepared};
+use crate::data::{pick, shuffle, split, Augment, Prepared};
 use crate::net::{values, FakeQuant, Net};
 use crate::TrainError;
 
@@ -38,6 +38,12 @@ pub struct TrainOptions {
     pub val_fraction: f64,
     /// Mirror frames left to right at random (augmentation).
     pub flip: bool,
+    /// Shift frames by up to this many pixels in each direction at random (augmentation; 0
+    /// for none).
+    pub shift: u8,
+    /// Decoupled weight decay (AdamW) per step, relative to the learning rate; 0 for plain
+    /// Adam.
+    pub weight_decay: f64,
 }
 
 impl Default for TrainOptions {
@@ -49,6 +55,8 @@ impl Default for TrainOptions {
             lr: 0.01,
             val_fraction: 0.2,
             flip: true,
+            shift: 0,
+            weight_decay: 0.0,
         }
     }
 }
@@ -92,6 +100,17 @@ fn cross_entropy(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
     (log_softmax(logits, 1) * targets).sum_dim(1).mean().neg()
 }
 
+/// Adam, or AdamW when `weight_decay` is set.
+fn optimizer(opts: &TrainOptions) -> ModuleOptimizer {
+    if opts.weight_decay > 0.0 {
+        AdamWConfig::new()
+            .with_weight_decay(opts.weight_decay as f32)
+            .init()
+    } else {
+        AdamConfig::new().init()
+    }
+}
+
 fn lr_at(opts_lr: f64, epoch: usize, epochs: usize) -> f64 {
     let t = epoch as f64 / epochs.max(1) as f64;
     opts_lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
@@ -107,7 +126,7 @@ fn epoch(
     opts: &TrainOptions,
     lr: f64,
     rng: &mut Rng,
-    optim: &mut burn::optim::ModuleOptimizer,
+    optim: &mut ModuleOptimizer,
     fq: Option<&FakeQuant>,
     device: &Device,
 ) -> Result<(Net, f64, f64), TrainError> {
@@ -116,11 +135,23 @@ fn epoch(
     shuffle(&mut order, rng);
     let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
     for batch in order.chunks(opts.batch.max(1)) {
-        let flips: Vec<bool> = batch
+        let aug: Vec<Augment> = batch
             .iter()
-            .map(|_| opts.flip && rng.below(2) == 1)
+            .map(|_| {
+                let flip = opts.flip && rng.below(2) == 1;
+                let mut offset = || {
+                    if opts.shift == 0 {
+                        return 0;
+                    }
+                    let s = usize::from(opts.shift.min(8));
+                    // in −s..=s, both ends included
+                    (rng.below(2 * s + 1) as i8) - s as i8
+                };
+                let (dy, dx) = (offset(), offset());
+                Augment { flip, dy, dx }
+            })
             .collect();
-        let x = data.inputs(batch, Some(&flips), device);
+        let x = data.augmented(batch, &aug, device);
         let y = data.targets(batch, device);
         let logits = net.forward(arch, x, fq);
         let predicted = values(logits.clone().detach().argmax(1).float())?;
@@ -164,7 +195,7 @@ pub fn train(
     let device = cpu().autodiff();
     device.seed(opts.seed);
     let mut net = Net::init(arch, opts.seed, &device)?;
-    let mut optim = AdamConfig::new().init();
+    let mut optim = optimizer(opts);
     let mut rng = Rng::new(opts.seed ^ 0xBA7C_0000);
     let mut best: Option<(f64, usize, F32Model, Confusion)> = None;
     let mut history = Vec::with_capacity(opts.epochs);
@@ -304,7 +335,7 @@ pub fn qat(
     device.seed(t.seed);
     let (arch, mut net) = Net::from_f32(model, &device)?;
     let data = Prepared::new(&arch.inputs, samples)?;
-    let mut optim = AdamConfig::new().init();
+    let mut optim = optimizer(t);
     let mut rng = Rng::new(t.seed ^ 0x0A70_0000);
     let per_channel =
         opts.quant.granularity == Granularity::Channel && opts.quant.kmeans_bits.is_none();
