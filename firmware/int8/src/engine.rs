@@ -315,30 +315,13 @@ fn conv2d<W: WeightSource>(
     dst: &mut [i8],
     d: Shape,
 ) {
-    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+    let input = ConvInput { src, s, in_zp, g };
     let zp = i32::from(a.out_zero_point);
     for oy in 0..d.h {
         for ox in 0..d.w {
             let out_base = (oy * d.w + ox) * d.c;
             for oc in 0..d.c {
-                let mut acc = a.bias.get(oc);
-                for ky in 0..kh {
-                    let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
-                        continue;
-                    };
-                    for kx in 0..kw {
-                        let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
-                            continue;
-                        };
-                        let in_base = (iy * s.w + ix) * s.c;
-                        let w_base = ((oc * kh + ky) * kw + kx) * s.c;
-                        for c in 0..s.c {
-                            acc = acc.wrapping_add(
-                                w.at(w_base + c) * (i32::from(src[in_base + c]) - in_zp),
-                            );
-                        }
-                    }
-                }
+                let acc = input.conv_sum(w, oc, a.bias.get(oc), oy, ox);
                 dst[out_base + oc] = requantize(acc, a.requant.get(oc), zp, a.relu);
             }
         }
@@ -502,6 +485,7 @@ pub(crate) fn conv_max_pool(
         *b = a.bias.get(oc);
     }
     let bias = &bias[..d.c];
+    let input = ConvInput { src, s, in_zp, g };
     let per = usize::from(g.kh) * usize::from(g.kw) * s.c;
     match (layer, a.weights) {
         (Layer::Conv2d(..), Weights::Plain(w))
@@ -519,25 +503,25 @@ pub(crate) fn conv_max_pool(
         }
         (Layer::Conv2d(..), Weights::Plain(w)) => {
             let pixel = |oy, ox, acc: &mut [i32]| {
-                conv_pixel(&Plain(w), src, s, in_zp, g, bias, oy, ox, acc);
+                input.conv_pixel(&Plain(w), bias, oy, ox, acc);
             };
             pooled(pixel, a, d.c, pg, dst, p);
         }
         (Layer::Conv2d(..), book) => {
             let pixel = |oy, ox, acc: &mut [i32]| {
-                conv_pixel(&Book(book), src, s, in_zp, g, bias, oy, ox, acc);
+                input.conv_pixel(&Book(book), bias, oy, ox, acc);
             };
             pooled(pixel, a, d.c, pg, dst, p);
         }
         (_, Weights::Plain(w)) => {
             let pixel = |oy, ox, acc: &mut [i32]| {
-                depthwise_pixel(&Plain(w), src, s, in_zp, g, bias, oy, ox, acc);
+                input.depthwise_pixel(&Plain(w), bias, oy, ox, acc);
             };
             pooled(pixel, a, d.c, pg, dst, p);
         }
         (_, book) => {
             let pixel = |oy, ox, acc: &mut [i32]| {
-                depthwise_pixel(&Book(book), src, s, in_zp, g, bias, oy, ox, acc);
+                input.depthwise_pixel(&Book(book), bias, oy, ox, acc);
             };
             pooled(pixel, a, d.c, pg, dst, p);
         }
@@ -581,74 +565,100 @@ fn pooled(
     }
 }
 
-/// Accumulators of one output pixel of a regular convolution, plain loops (`acc[oc]`, bias
-/// included). Same sums as [`conv2d`].
-#[allow(clippy::too_many_arguments)]
-fn conv_pixel<W: WeightSource>(
-    w: &W,
-    src: &[i8],
+/// A convolution's input as the plain loops read it.
+#[derive(Clone, Copy)]
+struct ConvInput<'a> {
+    src: &'a [i8],
     s: Shape,
     in_zp: i32,
-    g: &ConvGeom,
-    bias: &[i32],
-    oy: usize,
-    ox: usize,
-    acc: &mut [i32],
-) {
-    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
-    for (oc, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
-        let mut sum = b;
-        for ky in 0..kh {
-            let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
-                continue;
-            };
-            for kx in 0..kw {
-                let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
-                    continue;
-                };
-                let in_base = (iy * s.w + ix) * s.c;
-                let w_base = ((oc * kh + ky) * kw + kx) * s.c;
-                for c in 0..s.c {
-                    sum =
-                        sum.wrapping_add(w.at(w_base + c) * (i32::from(src[in_base + c]) - in_zp));
-                }
-            }
-        }
-        *acc = sum;
-    }
+    g: &'a ConvGeom,
 }
 
-/// Accumulators of one output pixel of a depthwise convolution (`acc[c]`, bias included).
-/// Same sums as [`depthwise`].
-#[allow(clippy::too_many_arguments)]
-fn depthwise_pixel<W: WeightSource>(
-    w: &W,
-    src: &[i8],
-    s: Shape,
-    in_zp: i32,
-    g: &ConvGeom,
-    bias: &[i32],
-    oy: usize,
-    ox: usize,
-    acc: &mut [i32],
-) {
-    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
-    let c_out = acc.len();
-    for (c, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
-        let mut sum = b;
-        for ky in 0..kh {
-            let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
-                continue;
-            };
-            for kx in 0..kw {
-                let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
-                    continue;
-                };
-                let x = i32::from(src[(iy * s.w + ix) * s.c + c]) - in_zp;
-                sum = sum.wrapping_add(w.at((ky * kw + kx) * c_out + c) * x);
+impl<'a> ConvInput<'a> {
+    /// The input positions `(iy, ix)` under the kernel taps of output pixel `(oy, ox)` that
+    /// fall inside the input (padding taps contribute nothing), with the tap index `(ky, kx)`.
+    #[inline]
+    fn taps(
+        &self,
+        oy: usize,
+        ox: usize,
+    ) -> impl Iterator<Item = (usize, usize, usize, usize)> + 'a {
+        let (g, s) = (self.g, self.s);
+        (0..usize::from(g.kh))
+            .filter_map(move |ky| tap(oy, g.stride_h, ky, g.pad_h, s.h).map(|iy| (ky, iy)))
+            .flat_map(move |(ky, iy)| {
+                (0..usize::from(g.kw)).filter_map(move |kx| {
+                    tap(ox, g.stride_w, kx, g.pad_w, s.w).map(|ix| (ky, kx, iy, ix))
+                })
+            })
+    }
+
+    /// Output channel `oc`'s accumulator at output pixel `(oy, ox)` of a regular convolution
+    /// (weights `[out][kh][kw][in]`), starting from `bias`.
+    #[inline]
+    fn conv_sum<W: WeightSource>(&self, w: &W, oc: usize, bias: i32, oy: usize, ox: usize) -> i32 {
+        let (s, kh, kw) = (self.s, usize::from(self.g.kh), usize::from(self.g.kw));
+        let mut sum = bias;
+        for (ky, kx, iy, ix) in self.taps(oy, ox) {
+            let in_base = (iy * s.w + ix) * s.c;
+            let w_base = ((oc * kh + ky) * kw + kx) * s.c;
+            for c in 0..s.c {
+                sum = sum.wrapping_add(
+                    w.at(w_base + c) * (i32::from(self.src[in_base + c]) - self.in_zp),
+                );
             }
         }
-        *acc = sum;
+        sum
+    }
+
+    /// Channel `c`'s accumulator at output pixel `(oy, ox)` of a depthwise convolution
+    /// (weights `[kh][kw][c_out]`), starting from `bias`.
+    #[inline]
+    fn depthwise_sum<W: WeightSource>(
+        &self,
+        w: &W,
+        c: usize,
+        c_out: usize,
+        bias: i32,
+        oy: usize,
+        ox: usize,
+    ) -> i32 {
+        let (s, kw) = (self.s, usize::from(self.g.kw));
+        let mut sum = bias;
+        for (ky, kx, iy, ix) in self.taps(oy, ox) {
+            let x = i32::from(self.src[(iy * s.w + ix) * s.c + c]) - self.in_zp;
+            sum = sum.wrapping_add(w.at((ky * kw + kx) * c_out + c) * x);
+        }
+        sum
+    }
+
+    /// Accumulators of one output pixel (`acc[oc]`, from `bias[oc]`) of a regular convolution.
+    fn conv_pixel<W: WeightSource>(
+        &self,
+        w: &W,
+        bias: &[i32],
+        oy: usize,
+        ox: usize,
+        acc: &mut [i32],
+    ) {
+        for (oc, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
+            *acc = self.conv_sum(w, oc, b, oy, ox);
+        }
+    }
+
+    /// Accumulators of one output pixel (`acc[c]`, from `bias[c]`) of a depthwise convolution.
+    fn depthwise_pixel<W: WeightSource>(
+        &self,
+        w: &W,
+        bias: &[i32],
+        oy: usize,
+        ox: usize,
+        acc: &mut [i32],
+    ) {
+        let c_out = acc.len();
+        for (c, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
+            *acc = self.depthwise_sum(w, c, c_out, b, oy, ox);
+        }
     }
 }
 
@@ -682,25 +692,13 @@ fn depthwise<W: WeightSource>(
     dst: &mut [i8],
     d: Shape,
 ) {
-    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+    let input = ConvInput { src, s, in_zp, g };
     let zp = i32::from(a.out_zero_point);
     for oy in 0..d.h {
         for ox in 0..d.w {
             let out_base = (oy * d.w + ox) * d.c;
             for c in 0..d.c {
-                let mut acc = a.bias.get(c);
-                for ky in 0..kh {
-                    let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
-                        continue;
-                    };
-                    for kx in 0..kw {
-                        let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
-                            continue;
-                        };
-                        let x = i32::from(src[(iy * s.w + ix) * s.c + c]) - in_zp;
-                        acc = acc.wrapping_add(w.at((ky * kw + kx) * d.c + c) * x);
-                    }
-                }
+                let acc = input.depthwise_sum(w, c, d.c, a.bias.get(c), oy, ox);
                 dst[out_base + c] = requantize(acc, a.requant.get(c), zp, a.relu);
             }
         }

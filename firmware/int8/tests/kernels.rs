@@ -432,20 +432,3 @@ fn the_best_kernel_is_available_and_a_missing_one_is_refused() {
         })
     );
 }
-
-#[test]
-fn new_sources_stay_integer_only() {
-    for file in ["src/prepared.rs", "src/simd/mod.rs", "src/simd/avx2.rs"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        let text = std::fs::read_to_string(&path).expect("source is readable");
-        let code: String = text
-            .lines()
-            .take_while(|l| !l.starts_with("#[cfg(test)]"))
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        for banned in ["f32", "f64"] {
-            assert!(!code.contains(banned), "{file} mentions {banned}");
-        }
-    }
-}
