@@ -274,18 +274,32 @@ pub(crate) fn run_layer(
     d: Shape,
 ) {
     match layer {
-        Layer::Conv2d(g, a) => match a.weights {
-            Weights::Plain(w) => {
-                if !conv2d_patches(w, src, s, in_zp, g, a, dst, d) {
-                    conv2d(&Plain(w), src, s, in_zp, g, a, dst, d)
+        Layer::Conv2d(g, a) => {
+            let input = ConvInput { src, s, in_zp, g };
+            match a.weights {
+                Weights::Plain(w) => {
+                    if !conv2d_patches(w, src, s, in_zp, g, a, dst, d) {
+                        requantize_each(a, dst, d, |oy, ox, oc, b| {
+                            input.conv_sum(&Plain(w), oc, b, oy, ox)
+                        });
+                    }
                 }
+                book => requantize_each(a, dst, d, |oy, ox, oc, b| {
+                    input.conv_sum(&Book(book), oc, b, oy, ox)
+                }),
             }
-            book => conv2d(&Book(book), src, s, in_zp, g, a, dst, d),
-        },
-        Layer::DepthwiseConv2d(g, a) => match a.weights {
-            Weights::Plain(w) => depthwise(&Plain(w), src, s, in_zp, g, a, dst, d),
-            book => depthwise(&Book(book), src, s, in_zp, g, a, dst, d),
-        },
+        }
+        Layer::DepthwiseConv2d(g, a) => {
+            let input = ConvInput { src, s, in_zp, g };
+            match a.weights {
+                Weights::Plain(w) => requantize_each(a, dst, d, |oy, ox, c, b| {
+                    input.depthwise_sum(&Plain(w), c, d.c, b, oy, ox)
+                }),
+                book => requantize_each(a, dst, d, |oy, ox, c, b| {
+                    input.depthwise_sum(&Book(book), c, d.c, b, oy, ox)
+                }),
+            }
+        }
         Layer::Dense(a) => match a.weights {
             Weights::Plain(w) => dense_plain(w, src, in_zp, a, dst),
             book => dense(&Book(book), src, in_zp, a, dst),
@@ -304,25 +318,22 @@ fn tap(o: usize, stride: u8, k: usize, pad: u8, size: usize) -> Option<usize> {
         .filter(|&i| i < size)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn conv2d<W: WeightSource>(
-    w: &W,
-    src: &[i8],
-    s: Shape,
-    in_zp: i32,
-    g: &ConvGeom,
+/// Requantizes `sum(oy, ox, c, bias)`, the accumulator of channel `c` at output pixel
+/// `(oy, ox)` started from the channel's bias, into every value of `dst` (shape `d`): the
+/// plain loops of a convolution (regular or depthwise).
+fn requantize_each(
     a: &Affine<'_>,
     dst: &mut [i8],
     d: Shape,
+    sum: impl Fn(usize, usize, usize, i32) -> i32,
 ) {
-    let input = ConvInput { src, s, in_zp, g };
     let zp = i32::from(a.out_zero_point);
     for oy in 0..d.h {
         for ox in 0..d.w {
             let out_base = (oy * d.w + ox) * d.c;
-            for oc in 0..d.c {
-                let acc = input.conv_sum(w, oc, a.bias.get(oc), oy, ox);
-                dst[out_base + oc] = requantize(acc, a.requant.get(oc), zp, a.relu);
+            for c in 0..d.c {
+                let acc = sum(oy, ox, c, a.bias.get(c));
+                dst[out_base + c] = requantize(acc, a.requant.get(c), zp, a.relu);
             }
         }
     }
@@ -350,7 +361,7 @@ fn dot(w: &[u8], x: &[i16]) -> i32 {
 /// patch is gathered once (with the input zero point already subtracted and zeros in the
 /// padding, which is what skipping a padding tap contributes) and then dotted with each output
 /// channel's weight row (`[kh][kw][in_c]`, contiguous and in the patch's order). Biases and
-/// multipliers are decoded once per layer. Bit-identical to [`conv2d`]; returns `false`,
+/// multipliers are decoded once per layer. Bit-identical to the plain loops ([`ConvInput::conv_sum`]); returns `false`,
 /// leaving the work to it, for patches or channel counts beyond the stack buffers.
 #[allow(clippy::too_many_arguments)]
 fn conv2d_patches(
@@ -678,30 +689,6 @@ fn dense_plain(w: &[u8], src: &[i8], in_zp: i32, a: &Affine<'_>, dst: &mut [i8])
     for (o, (out, wrow)) in dst.iter_mut().zip(w.chunks_exact(n_in)).enumerate() {
         let acc = a.bias.get(o).wrapping_add(dot(wrow, x));
         *out = requantize(acc, a.requant.get(o), zp, a.relu);
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn depthwise<W: WeightSource>(
-    w: &W,
-    src: &[i8],
-    s: Shape,
-    in_zp: i32,
-    g: &ConvGeom,
-    a: &Affine<'_>,
-    dst: &mut [i8],
-    d: Shape,
-) {
-    let input = ConvInput { src, s, in_zp, g };
-    let zp = i32::from(a.out_zero_point);
-    for oy in 0..d.h {
-        for ox in 0..d.w {
-            let out_base = (oy * d.w + ox) * d.c;
-            for c in 0..d.c {
-                let acc = input.depthwise_sum(w, c, d.c, a.bias.get(c), oy, ox);
-                dst[out_base + c] = requantize(acc, a.requant.get(c), zp, a.relu);
-            }
-        }
     }
 }
 
