@@ -513,28 +513,33 @@ pub(crate) fn conv_max_pool(
             pooled(pixel, a, d.c, pg, dst, p);
         }
         (Layer::Conv2d(..), Weights::Plain(w)) => {
-            let pixel = |oy, ox, acc: &mut [i32]| {
-                input.conv_pixel(&Plain(w), bias, oy, ox, acc);
-            };
-            pooled(pixel, a, d.c, pg, dst, p);
+            let sum = |oy, ox, oc, b| input.conv_sum(&Plain(w), oc, b, oy, ox);
+            pooled(per_channel(bias, sum), a, d.c, pg, dst, p);
         }
         (Layer::Conv2d(..), book) => {
-            let pixel = |oy, ox, acc: &mut [i32]| {
-                input.conv_pixel(&Book(book), bias, oy, ox, acc);
-            };
-            pooled(pixel, a, d.c, pg, dst, p);
+            let sum = |oy, ox, oc, b| input.conv_sum(&Book(book), oc, b, oy, ox);
+            pooled(per_channel(bias, sum), a, d.c, pg, dst, p);
         }
         (_, Weights::Plain(w)) => {
-            let pixel = |oy, ox, acc: &mut [i32]| {
-                input.depthwise_pixel(&Plain(w), bias, oy, ox, acc);
-            };
-            pooled(pixel, a, d.c, pg, dst, p);
+            let sum = |oy, ox, c, b| input.depthwise_sum(&Plain(w), c, d.c, b, oy, ox);
+            pooled(per_channel(bias, sum), a, d.c, pg, dst, p);
         }
         (_, book) => {
-            let pixel = |oy, ox, acc: &mut [i32]| {
-                input.depthwise_pixel(&Book(book), bias, oy, ox, acc);
-            };
-            pooled(pixel, a, d.c, pg, dst, p);
+            let sum = |oy, ox, c, b| input.depthwise_sum(&Book(book), c, d.c, b, oy, ox);
+            pooled(per_channel(bias, sum), a, d.c, pg, dst, p);
+        }
+    }
+}
+
+/// The pixel function [`pooled`] takes, from a per-channel sum as [`requantize_each`] takes
+/// it: `acc[c] = sum(oy, ox, c, bias[c])`.
+fn per_channel<'b>(
+    bias: &'b [i32],
+    sum: impl Fn(usize, usize, usize, i32) -> i32 + 'b,
+) -> impl FnMut(usize, usize, &mut [i32]) + 'b {
+    move |oy, ox, acc| {
+        for (c, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
+            *acc = sum(oy, ox, c, b);
         }
     }
 }
@@ -641,35 +646,6 @@ impl<'a> ConvInput<'a> {
             sum = sum.wrapping_add(w.at((ky * kw + kx) * c_out + c) * x);
         }
         sum
-    }
-
-    /// Accumulators of one output pixel (`acc[oc]`, from `bias[oc]`) of a regular convolution.
-    fn conv_pixel<W: WeightSource>(
-        &self,
-        w: &W,
-        bias: &[i32],
-        oy: usize,
-        ox: usize,
-        acc: &mut [i32],
-    ) {
-        for (oc, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
-            *acc = self.conv_sum(w, oc, b, oy, ox);
-        }
-    }
-
-    /// Accumulators of one output pixel (`acc[c]`, from `bias[c]`) of a depthwise convolution.
-    fn depthwise_pixel<W: WeightSource>(
-        &self,
-        w: &W,
-        bias: &[i32],
-        oy: usize,
-        ox: usize,
-        acc: &mut [i32],
-    ) {
-        let c_out = acc.len();
-        for (c, (acc, &b)) in acc.iter_mut().zip(bias).enumerate() {
-            *acc = self.depthwise_sum(w, c, c_out, b, oy, ox);
-        }
     }
 }
 

@@ -126,19 +126,22 @@ impl Requant8 {
     }
 }
 
-/// Up to four blocks of `lanes` (8 or 16) output channels whose accumulators stay in
-/// registers together; biases and requantization are kept per eight channels.
+/// Output channels per block: one 256-bit vector of `i32` accumulators.
+pub(crate) const LANES: usize = 8;
+
+/// Up to four blocks of [`LANES`] output channels whose accumulators stay in registers
+/// together.
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
     /// First output channel of the group.
     pub first: usize,
-    /// Blocks of `lanes` channels (1..=4).
+    /// Blocks of [`LANES`] channels (1..=4).
     pub nb: usize,
     /// Weights `[ky][pair][block][lane][2]` as `i16`, zero past the row and the channels.
     pub w: Vec<i16>,
-    /// Bias per eight channels.
-    pub bias: Vec<[i32; 8]>,
-    /// Requantization per eight channels.
+    /// Bias per block.
+    pub bias: Vec<[i32; LANES]>,
+    /// Requantization per block.
     pub rq: Vec<Requant8>,
 }
 
@@ -169,8 +172,6 @@ pub(crate) struct ConvPlan {
     pub row: usize,
     /// Tap pairs per kernel row, `⌈kw · s.c / 2⌉`.
     pub np: usize,
-    /// Channels per block (8 for AVX2; the layout also takes 16 for 512-bit vectors).
-    pub lanes: usize,
     /// Output channel groups.
     pub groups: Vec<Group>,
     /// The padded input image (zero border, zero point subtracted inside), plus two values
@@ -186,7 +187,6 @@ impl ConvPlan {
         d: Shape,
         in_zp: i8,
         pool: Option<(PoolGeom, Shape)>,
-        lanes: usize,
     ) -> Self {
         let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
         let (pad_h, pad_w) = (usize::from(g.pad_h), usize::from(g.pad_w));
@@ -202,33 +202,32 @@ impl ConvPlan {
                 0
             }
         };
-        let blocks = d.c.div_ceil(lanes);
+        let blocks = d.c.div_ceil(LANES);
         let mut groups = Vec::new();
         let mut b0 = 0;
         while b0 < blocks {
             let nb = (blocks - b0).min(4);
-            let first = b0 * lanes;
-            let mut w = Vec::with_capacity(kh * np * nb * 2 * lanes);
+            let first = b0 * LANES;
+            let mut w = Vec::with_capacity(kh * np * nb * 2 * LANES);
             for ky in 0..kh {
                 for p in 0..np {
-                    for k in 0..nb * lanes {
+                    for k in 0..nb * LANES {
                         w.push(weight(first + k, ky, 2 * p));
                         w.push(weight(first + k, ky, 2 * p + 1));
                     }
                 }
             }
-            // Per eight channels `u`: channel `first + 8u + lane`, if it exists.
+            // Block `u`: channel `first + 8u + lane`, if it exists.
             let channel = |u: usize, lane: usize| {
-                let oc = first + u * 8 + lane;
+                let oc = first + u * LANES + lane;
                 (oc < d.c).then_some(oc)
             };
-            let units = nb * lanes / 8;
-            let bias = (0..units)
+            let bias = (0..nb)
                 .map(|u| {
                     core::array::from_fn(|lane| channel(u, lane).map_or(0, |oc| a.bias.get(oc)))
                 })
                 .collect();
-            let rq = (0..units)
+            let rq = (0..nb)
                 .map(|u| {
                     Requant8::new(
                         |lane| channel(u, lane).map(|oc| a.requant.get(oc)),
@@ -260,7 +259,6 @@ impl ConvPlan {
             pad_w,
             row,
             np,
-            lanes,
             groups,
             img: vec![0; (s.h + 2 * pad_h) * row + 2],
         }
@@ -351,7 +349,6 @@ impl<'a> PreparedModel<'a> {
                         d,
                         model.zero_points[i],
                         pool.map(|p| (p, model.shapes[last + 1])),
-                        8,
                     ))),
                     _ => Step::Portable { layer: i, pool },
                 };

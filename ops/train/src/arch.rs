@@ -409,8 +409,9 @@ impl Arch {
 
 impl Arch {
     /// Values the layers with weights produce per frame (convolutions, depthwise
-    /// convolutions, dense): each is one fixed-point requantization in the int8 engine, the
-    /// dominant per-value cost besides the multiply-accumulates.
+    /// convolutions, dense): each costs the int8 engine a fixed-point requantization, the
+    /// dominant per-value cost besides the multiply-accumulates, unless a max pool right after
+    /// the layer is fused with it (then only the pooled values are requantized).
     pub fn outputs(&self) -> Result<usize, ArchError> {
         let shapes = self.shapes()?;
         Ok(self

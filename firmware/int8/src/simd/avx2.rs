@@ -11,7 +11,7 @@
 use core::arch::x86_64::*;
 
 use crate::fixed::div_round;
-use crate::prepared::{ConvPlan, Group, InputPlan, Requant8};
+use crate::prepared::{ConvPlan, Group, InputPlan, Requant8, LANES};
 
 /// Whether the running CPU has AVX2 (cached by `std` after the first call).
 fn available() -> bool {
@@ -163,15 +163,14 @@ unsafe fn quantize_input_avx2(plan: &InputPlan, frame: &[i16], out: &mut [i8]) {
 /// whole eight-channel blocks after the last pixel).
 pub(crate) fn conv(plan: &mut ConvPlan, src: &[i8], dst: &mut [i8]) {
     assert!(available(), "AVX2 kernel on a CPU without AVX2");
-    check_plan(plan, src, dst, 8);
+    check_plan(plan, src, dst);
     // SAFETY: AVX2 is present; `check_plan` bounds every pointer the kernel forms.
     unsafe { conv_avx2(plan, src, dst) }
 }
 
-/// Asserts every bound the convolution kernels rely on, for blocks of `lanes` channels.
-pub(crate) fn check_plan(plan: &ConvPlan, src: &[i8], dst: &[i8], lanes: usize) {
+/// Asserts every bound the convolution kernels rely on.
+pub(crate) fn check_plan(plan: &ConvPlan, src: &[i8], dst: &[i8]) {
     let (s, d, out) = (plan.s, plan.d, plan.out);
-    assert!(plan.lanes == lanes);
     assert!(src.len() >= s.len());
     assert!(plan.img.len() >= (s.h + 2 * plan.pad_h) * plan.row + 2);
     assert!(plan.row == (s.w + 2 * plan.pad_w) * s.c && 2 * plan.np <= plan.row + 1);
@@ -179,13 +178,13 @@ pub(crate) fn check_plan(plan: &ConvPlan, src: &[i8], dst: &[i8], lanes: usize) 
     let reach = plan
         .groups
         .iter()
-        .map(|g| g.first + lanes * g.nb)
+        .map(|g| g.first + LANES * g.nb)
         .max()
         .unwrap_or(0);
     assert!(pixels == 0 || dst.len() >= (pixels - 1) * out.c + reach);
     for g in &plan.groups {
-        assert!(g.w.len() == plan.kh * plan.np * g.nb * 2 * lanes);
-        assert!(g.bias.len() == g.nb * lanes / 8 && g.rq.len() == g.nb * lanes / 8);
+        assert!(g.w.len() == plan.kh * plan.np * g.nb * 2 * LANES);
+        assert!(g.bias.len() == g.nb && g.rq.len() == g.nb);
         assert!((1..=4).contains(&g.nb));
     }
     // The windows stay inside the padded image: the parser checked the output shapes.
