@@ -176,4 +176,6 @@ catalogue! {
     DetectionCompared => class: General, schema: 1, audit: false;
     /// Board event: the ESP32's event ring overflowed and dropped events unseen.
     EventsDropped => class: Important, schema: 1, audit: true;
+    /// `vigil repair` recovered the store (what it re-applied and removed).
+    StoreRepaired => class: Important, schema: 1, audit: true;
 }

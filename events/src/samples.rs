@@ -186,6 +186,15 @@ pub fn sample(kind: EventKind) -> Event {
         }
         .into(),
         K::EventsDropped => EventsDropped { count: 17 }.into(),
+        K::StoreRepaired => StoreRepaired {
+            sled_last_seq: 1800,
+            reapplied_first: Some(1801),
+            reapplied_last: Some(1900),
+            reapplied: 100,
+            strays_removed: 3,
+            last_seq: 1900,
+        }
+        .into(),
         K::BoardBacklogDelivered => BoardBacklogDelivered {
             device: 0xE5_32_00_01,
             appended: 14,

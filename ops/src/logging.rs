@@ -23,7 +23,10 @@ pub fn init(filter: Option<&str>, format: LogFormat) {
             eprintln!("vigil: ignoring bad --log filter `{f}`: {e}");
             EnvFilter::new("info")
         }),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        // sled logs its I/O errors in Rust's debug format; the store reports each of them as
+        // its own error (what, where, what to do), so sled stays quiet unless asked for.
+        None => EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sled=off")),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

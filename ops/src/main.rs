@@ -48,6 +48,8 @@ enum Command {
     Export(cmd::store_cmds::ExportArgs),
     /// Import a msgpack export into an empty store.
     Import(cmd::store_cmds::ImportArgs),
+    /// Bring a store back after a crash (re-apply its journal) and record what was done.
+    Repair(cmd::store_cmds::RepairArgs),
     /// Thermal datasets (synthetic labelled frames).
     #[command(subcommand)]
     Dataset(cmd::thermal_cmds::DatasetCommand),
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Load(a) => cmd::store_cmds::load(a),
         Command::Export(a) => cmd::store_cmds::export(a),
         Command::Import(a) => cmd::store_cmds::import(a),
+        Command::Repair(a) => cmd::store_cmds::repair(a),
         Command::Dataset(c) => cmd::thermal_cmds::dataset(c),
         Command::Train(a) => cmd::thermal_cmds::train(a),
         Command::Quantize(a) => cmd::thermal_cmds::quantize(a),

@@ -90,12 +90,14 @@ pub enum StoreError {
     BadQuery(String),
     /// A previous append failed half-way (I/O error); the store refuses further appends until
     /// it is reopened, which recovers the last durable state.
-    #[error("{path}: an append at seq {seq} failed; reopen the store before appending again")]
+    #[error("{path}: an append at seq {seq} failed: {detail}; reopen the store before appending again")]
     Poisoned {
         /// The sled directory.
         path: PathBuf,
         /// First seq of the failed batch.
         seq: u64,
+        /// What became of the batch and why it failed.
+        detail: String,
     },
     /// An export file is broken or does not chain. Nothing was imported.
     #[error("{path}: {what}{}", seq.map(|s| format!(" (record seq {s})")).unwrap_or_default())]
@@ -106,6 +108,47 @@ pub enum StoreError {
         seq: Option<u64>,
         /// What is wrong.
         what: String,
+    },
+    /// A keyed store was opened without its key file. Pass the key file the store was created
+    /// with (`--key-file`, or the config's key file setting).
+    #[error("{dir}: this store is keyed; pass its key file (--key-file, or the config's key file setting)")]
+    KeyNeeded {
+        /// The store directory.
+        dir: PathBuf,
+    },
+    /// The store was opened read-only (`verify`, `audit`, `export`, `replay`, `timelapse`) and
+    /// something asked it to write. Use a command that writes (`vigil repair`, `vigil start`).
+    #[error("{path}: the store is open read-only; nothing was written")]
+    ReadOnly {
+        /// The store directory.
+        path: PathBuf,
+    },
+    /// The file system holding `path` is full. Free space on that file system (old exports,
+    /// backups, other files there; never files inside the store directory), then retry.
+    #[error("{path}: disk full: {}{}; free at least {} MiB on the file system holding it (old exports, backups or other files there; never files inside the store directory), then retry",
+        free.map(|f| format!("{f} bytes free")).unwrap_or_else(|| "no space left".into()),
+        batch.as_ref().map(BatchOutcome::describe).unwrap_or_default(),
+        FREE_MIB)]
+    DiskFull {
+        /// The file that could not be written.
+        path: PathBuf,
+        /// Bytes available to the store's user on that file system, when known.
+        free: Option<u64>,
+        /// The append that failed, when the error ended one.
+        batch: Option<BatchOutcome>,
+    },
+    /// A read-only open reads a private copy of `sled/` (opening sled writes to its files);
+    /// making that copy failed. Point `TMPDIR` at a file system with room for it.
+    #[error("cannot read {store} without modifying it: copying its sled files to {scratch} failed: {detail}; set TMPDIR to a directory with at least {need} bytes free")]
+    Scratch {
+        /// The store's sled directory.
+        store: PathBuf,
+        /// The scratch directory.
+        scratch: PathBuf,
+        /// Bytes the copy needs.
+        need: u64,
+        /// What failed.
+        detail: String,
     },
     /// Import needs an empty store.
     #[error(
@@ -131,6 +174,7 @@ impl StoreError {
                 | StoreError::NotAStore { .. }
                 | StoreError::Foreign { .. }
                 | StoreError::KeyFile { .. }
+                | StoreError::KeyNeeded { .. }
                 | StoreError::Corrupt { .. }
                 | StoreError::TooLarge { .. }
                 | StoreError::BadQuery(_)
@@ -139,21 +183,65 @@ impl StoreError {
         )
     }
 
+    /// The first seq of the append this error ended, when there was one and its outcome is
+    /// reported (see [`BatchOutcome`]).
+    pub fn batch(&self) -> Option<&BatchOutcome> {
+        match self {
+            StoreError::DiskFull { batch, .. } => batch.as_ref(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        StoreError::Io {
-            path: path.into(),
-            source,
+        let path = path.into();
+        if is_disk_full(&source) {
+            return StoreError::DiskFull {
+                free: free_bytes(&path),
+                path,
+                batch: None,
+            };
+        }
+        StoreError::Io { path, source }
+    }
+
+    /// The same error with the outcome of the failed append `first..=last` attached (disk
+    /// full only; other errors are returned as they are).
+    pub(crate) fn with_batch(self, first: u64, last: u64, rolled_back: bool) -> Self {
+        match self {
+            StoreError::DiskFull { path, free, .. } => StoreError::DiskFull {
+                path,
+                free,
+                batch: Some(BatchOutcome {
+                    first,
+                    last,
+                    rolled_back,
+                }),
+            },
+            other => other,
         }
     }
 
     pub(crate) fn sled(path: impl Into<PathBuf>, e: sled::Error) -> Self {
         let path = path.into();
         match e {
-            sled::Error::Io(source) => StoreError::Io { path, source },
+            sled::Error::Io(source) => StoreError::io(path, source),
             sled::Error::Corruption { at, .. } => StoreError::Corrupt {
-                path,
                 seq: 0,
-                what: format!("sled found corrupt data at {at:?}"),
+                what: format!(
+                    "{} is damaged: sled found corrupt data {}",
+                    path.display(),
+                    disk_ptr(at)
+                ),
+                path,
+            },
+            sled::Error::Unsupported(m) if m.contains("earlier than 0.29") => StoreError::Corrupt {
+                seq: 0,
+                what: format!(
+                    "{} is damaged or not sled's (sled cannot parse it); restore sled/ from a \
+                     backup, or import an export into a new directory",
+                    path.join("conf").display()
+                ),
+                path,
             },
             other => StoreError::Sled {
                 path,
@@ -161,4 +249,91 @@ impl StoreError {
             },
         }
     }
+}
+
+/// MiB the disk-full message asks to free: room for the journal to grow (1 MiB steps) and for
+/// sled to write its buffers (512 KiB segments) and a checkpoint.
+const FREE_MIB: u64 = 16;
+
+/// What became of an append that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Its first seq.
+    pub first: u64,
+    /// Its last seq.
+    pub last: u64,
+    /// True when it was rolled back: none of its records is stored, now or after a reopen,
+    /// so sending it again does not duplicate anything. False when its outcome is unknown
+    /// (the rollback itself could not be made durable): after freeing space, `vigil verify`
+    /// shows the last stored seq.
+    pub rolled_back: bool,
+}
+
+impl BatchOutcome {
+    fn describe(&self) -> String {
+        if self.rolled_back {
+            format!(
+                "; seqs {}..={} were not stored (rolled back; sending them again duplicates nothing)",
+                self.first, self.last
+            )
+        } else {
+            format!(
+                "; seqs {}..={} may or may not be stored (the rollback could not be made durable): after freeing space, `vigil verify` shows the last stored seq",
+                self.first, self.last
+            )
+        }
+    }
+}
+
+/// True for "no space left on device" (also for sled's copies of it, which keep the kind).
+pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || e.raw_os_error() == Some(28)
+}
+
+/// Free bytes on the file system holding `path` (or its nearest existing ancestor).
+fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    path.ancestors()
+        .find(|p| p.exists())
+        .and_then(|p| fs2::available_space(p).ok())
+}
+
+/// Where sled says its corrupt data is, for people.
+fn disk_ptr(at: Option<sled::DiskPtr>) -> String {
+    match at {
+        Some(sled::DiskPtr::Inline(off)) => format!("at byte offset {off} of its log file `db`"),
+        Some(sled::DiskPtr::Blob(_, blob)) => format!("in its blob file `blobs/{blob}`"),
+        None => "(sled did not say where)".into(),
+    }
+}
+
+/// sled's read error `e` for people: which file is damaged and where, without Rust's debug
+/// format.
+pub(crate) fn describe_sled(sled_dir: &std::path::Path, e: &sled::Error) -> String {
+    match e {
+        sled::Error::Corruption { at, .. } => format!(
+            "{} is damaged: sled found corrupt data {}",
+            sled_dir.join("db").display(),
+            disk_ptr(*at)
+        ),
+        sled::Error::Io(io) if is_disk_full(io) => format!("{}: disk full", sled_dir.display()),
+        sled::Error::Io(io) => format!("{}: {}", sled_dir.display(), io.kind()),
+        other => format!("{}: sled: {other}", sled_dir.display()),
+    }
+}
+
+/// What to say after a read failure at `first_bad`: what is still readable, what is not, and
+/// what to do.
+pub(crate) fn read_failure_advice(base_seq: u64, first_bad: u64, last_seq: u64) -> String {
+    let good = if first_bad > base_seq {
+        format!("the log is readable up to seq {}", first_bad - 1)
+    } else {
+        "no record could be read".to_string()
+    };
+    format!(
+        "{good}, seqs {first_bad}..={last_seq} cannot be read; export what is readable \
+         (`vigil export`), then restore sled/ from a backup or import an export into a new \
+         directory"
+    )
 }

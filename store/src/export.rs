@@ -1,9 +1,13 @@
 //! Export and import.
 //!
-//! `msgpack`: one header map `{"vigil_export": 1, "keyed": bool, "first_seq": uint,
-//! "anchor": bin(32)}` then one map per record `{"seq": uint, "prev": bin(32), "hash": bin(32),
-//! "bytes": bin}`; `anchor` is the `prev` of the first record. `jsonl`: one decoded event per
-//! line, for people.
+//! `msgpack`: one header map `{"vigil_export": 2, "keyed": bool, "first_seq": uint,
+//! "anchor": bin(32)}`, then one map per record `{"seq": uint, "prev": bin(32), "hash": bin(32),
+//! "bytes": bin}`, then the trailer map `{"vigil_export_end": uint (the record count),
+//! "last_seq": uint, "head": bin(32)}` and nothing after it; `anchor` is the `prev` of the
+//! first record, `head` the hash of the last one (the anchor when there is none). The trailer
+//! makes a cut file detectable, also one cut at a record boundary. Version 1 (no trailer) is
+//! still read, and said to be unchecked for such cuts. `jsonl`: one decoded event per line,
+//! for people.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -13,7 +17,7 @@ use vigil_events::{Envelope, Hash, RecordHeader};
 
 use crate::chain::{chain_hash, ZERO_HASH};
 use crate::store::{Pending, MAX_RECORD};
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, StoreOptions};
 
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +41,15 @@ pub struct ExportSummary {
     pub anchor: Hash,
     /// Hash of the last record (the anchor when empty).
     pub head: Hash,
+    /// True when a trailer confirmed the count and the head (always for what this vigil
+    /// writes; false for a version 1 export read back, whose end cannot be checked).
+    pub trailer: bool,
 }
 
-/// Current export format version.
-pub const EXPORT_VERSION: u64 = 1;
+/// Current export format version (2: with a trailer).
+pub const EXPORT_VERSION: u64 = 2;
+/// The first version, without a trailer; still read.
+pub const EXPORT_VERSION_1: u64 = 1;
 
 fn write_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     move |e| StoreError::io(path, e)
@@ -67,6 +76,24 @@ pub fn write_header<W: Write>(
     e::write_uint(w, first_seq)?;
     e::write_str(w, "anchor")?;
     e::write_bin(w, anchor)?;
+    Ok(())
+}
+
+/// Write the msgpack export trailer: the record count, the last seq and the last hash.
+pub fn write_trailer<W: Write>(
+    w: &mut W,
+    count: u64,
+    last_seq: u64,
+    head: &Hash,
+) -> Result<(), rmp::encode::ValueWriteError> {
+    use rmp::encode as e;
+    e::write_map_len(w, 3)?;
+    e::write_str(w, "vigil_export_end")?;
+    e::write_uint(w, count)?;
+    e::write_str(w, "last_seq")?;
+    e::write_uint(w, last_seq)?;
+    e::write_str(w, "head")?;
+    e::write_bin(w, head)?;
     Ok(())
 }
 
@@ -183,12 +210,14 @@ impl Store {
                 last = seq;
                 Ok(())
             })?;
+        write_trailer(w, count, last, &head).map_err(rmp_err(label))?;
         Ok(ExportSummary {
             first_seq: first,
             last_seq: last,
             count,
             anchor,
             head,
+            trailer: true,
         })
     }
 
@@ -206,6 +235,7 @@ impl Store {
             count: 0,
             anchor,
             head: anchor,
+            trailer: false,
         };
         for env in self.scan(first) {
             let env = env?;
@@ -294,9 +324,24 @@ struct ExportReader<'a, R: BufRead> {
     next_seq: u64,
     prev: Hash,
     count: u64,
+    version: u64,
+    trailer: bool,
 }
 
 impl<'a, R: BufRead> ExportReader<'a, R> {
+    /// True when the file has no more bytes.
+    fn at_eof(&mut self) -> bool {
+        self.r.fill_buf().map(|b| b.is_empty()).unwrap_or(false)
+    }
+
+    /// A read error at `seq`: the file ending there is a cut, said so; else `what`.
+    fn read_bad(&mut self, seq: Option<u64>, what: String) -> StoreError {
+        if self.at_eof() {
+            let at = seq.map_or_else(|| "in its header".to_string(), |s| format!("in the middle of the record at seq {s}"));
+            return self.bad(seq, format!("the export is cut {at} (the file ends there; it is incomplete)"));
+        }
+        self.bad(seq, what)
+    }
     fn bad(&self, seq: Option<u64>, what: impl Into<String>) -> StoreError {
         StoreError::BadExport {
             path: self.path.to_path_buf(),
@@ -315,7 +360,12 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
             next_seq: 1,
             prev: ZERO_HASH,
             count: 0,
+            version: EXPORT_VERSION,
+            trailer: false,
         };
+        if me.at_eof() {
+            return Err(me.bad(None, "empty file, not a vigil export"));
+        }
         let n = rmp::decode::read_map_len(&mut me.r)
             .map_err(|e| me.bad(None, format!("not a vigil export (header: {e})")))?;
         let (mut version, mut keyed, mut first, mut anchor) = (None, None, None, None);
@@ -324,10 +374,8 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
             match key.as_str() {
                 "vigil_export" => version = Some(me.read_uint(None, "vigil_export")?),
                 "keyed" => {
-                    keyed = Some(
-                        rmp::decode::read_bool(&mut me.r)
-                            .map_err(|e| me.bad(None, format!("keyed: {e}")))?,
-                    )
+                    let k = rmp::decode::read_bool(&mut me.r);
+                    keyed = Some(k.map_err(|e| me.read_bad(None, format!("keyed: {e}")))?)
                 }
                 "first_seq" => first = Some(me.read_uint(None, "first_seq")?),
                 "anchor" => anchor = Some(me.read_hash(None, "anchor")?),
@@ -335,11 +383,14 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
             }
         }
         match version {
-            Some(EXPORT_VERSION) => {}
+            Some(v @ (EXPORT_VERSION | EXPORT_VERSION_1)) => me.version = v,
             Some(v) => {
                 return Err(me.bad(
                     None,
-                    format!("export version {v}; this vigil reads version {EXPORT_VERSION}"),
+                    format!(
+                        "export version {v}; this vigil reads versions {EXPORT_VERSION_1} and \
+                         {EXPORT_VERSION}"
+                    ),
                 ))
             }
             None => return Err(me.bad(None, "not a vigil export (no `vigil_export` field)")),
@@ -370,20 +421,20 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
     }
 
     fn read_str(&mut self, seq: Option<u64>) -> Result<String, StoreError> {
-        let len = rmp::decode::read_str_len(&mut self.r)
-            .map_err(|e| self.bad(seq, format!("field name: {e}")))?;
+        let len = rmp::decode::read_str_len(&mut self.r);
+        let len = len.map_err(|e| self.read_bad(seq, format!("field name: {e}")))?;
         if len > 64 {
             return Err(self.bad(seq, "field name too long"));
         }
         let mut buf = vec![0; len as usize];
-        self.r
-            .read_exact(&mut buf)
-            .map_err(|e| self.bad(seq, format!("truncated: {e}")))?;
+        let read = self.r.read_exact(&mut buf);
+        read.map_err(|e| self.read_bad(seq, format!("truncated: {e}")))?;
         String::from_utf8(buf).map_err(|_| self.bad(seq, "field name is not UTF-8"))
     }
 
     fn read_uint(&mut self, seq: Option<u64>, what: &str) -> Result<u64, StoreError> {
-        rmp::decode::read_int(&mut self.r).map_err(|e| self.bad(seq, format!("{what}: {e}")))
+        let v = rmp::decode::read_int(&mut self.r);
+        v.map_err(|e| self.read_bad(seq, format!("{what}: {e}")))
     }
 
     fn read_bin(
@@ -392,15 +443,17 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
         what: &str,
         max: usize,
     ) -> Result<Vec<u8>, StoreError> {
-        let len = rmp::decode::read_bin_len(&mut self.r)
-            .map_err(|e| self.bad(seq, format!("{what}: {e}")))? as usize;
+        let len = rmp::decode::read_bin_len(&mut self.r);
+        let len = len.map_err(|e| self.read_bad(seq, format!("{what}: {e}")))? as usize;
         if len > max {
             return Err(self.bad(seq, format!("{what} is {len} bytes, at most {max} allowed")));
         }
-        let mut buf = vec![0; len];
-        self.r
-            .read_exact(&mut buf)
-            .map_err(|e| self.bad(seq, format!("{what} truncated: {e}")))?;
+        let mut buf = Vec::with_capacity(len);
+        let got = (&mut self.r).take(len as u64).read_to_end(&mut buf);
+        let got = got.map_err(|e| self.read_bad(seq, format!("{what}: {e}")))?;
+        if got != len {
+            return Err(self.read_bad(seq, format!("{what} truncated")));
+        }
         Ok(buf)
     }
 
@@ -418,13 +471,31 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
             Err(e) => return Err(self.bad(at, e.to_string())),
         };
         if at_end {
+            if self.version >= EXPORT_VERSION && !self.trailer {
+                return Err(self.bad(
+                    None,
+                    format!(
+                        "the export ends after seq {} without its trailer: it was cut (at a \
+                         record boundary) and is incomplete",
+                        self.next_seq - 1
+                    ),
+                ));
+            }
             return Ok(None);
         }
-        let n = rmp::decode::read_map_len(&mut self.r)
-            .map_err(|e| self.bad(at, format!("record: {e}")))?;
+        if self.trailer {
+            return Err(self.bad(None, "bytes after the trailer"));
+        }
+        let n = rmp::decode::read_map_len(&mut self.r);
+        let n = n.map_err(|e| self.read_bad(at, format!("record: {e}")))?;
         let (mut seq, mut prev, mut hash, mut bytes) = (None, None, None, None);
-        for _ in 0..n {
-            match self.read_str(at)?.as_str() {
+        for i in 0..n {
+            let field = self.read_str(at)?;
+            if i == 0 && field == "vigil_export_end" && self.version >= EXPORT_VERSION {
+                self.read_trailer(n)?;
+                return self.next_record();
+            }
+            match field.as_str() {
                 "seq" => seq = Some(self.read_uint(at, "seq")?),
                 "prev" => prev = Some(self.read_hash(at, "prev")?),
                 "hash" => hash = Some(self.read_hash(at, "hash")?),
@@ -470,6 +541,42 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
         Ok(Some(pending))
     }
 
+    /// The rest of the trailer map of `n` fields (its first key read): it must agree with the
+    /// records read.
+    fn read_trailer(&mut self, n: u32) -> Result<(), StoreError> {
+        let count = self.read_uint(None, "trailer count")?;
+        let (mut last_seq, mut head) = (None, None);
+        for _ in 1..n {
+            match self.read_str(None)?.as_str() {
+                "last_seq" => last_seq = Some(self.read_uint(None, "trailer last_seq")?),
+                "head" => head = Some(self.read_hash(None, "trailer head")?),
+                other => return Err(self.bad(None, format!("unknown trailer field `{other}`"))),
+            }
+        }
+        let (Some(last_seq), Some(head)) = (last_seq, head) else {
+            return Err(self.bad(None, "the trailer lacks last_seq or head"));
+        };
+        if count != self.count || last_seq != self.next_seq - 1 {
+            return Err(self.bad(
+                None,
+                format!(
+                    "the trailer says {count} records up to seq {last_seq} but the file holds {} \
+                     up to seq {}: records are missing",
+                    self.count,
+                    self.next_seq - 1
+                ),
+            ));
+        }
+        if head != self.prev {
+            return Err(self.bad(
+                None,
+                "the trailer's head is not the hash of the last record",
+            ));
+        }
+        self.trailer = true;
+        Ok(())
+    }
+
     fn summary(&self) -> ExportSummary {
         ExportSummary {
             first_seq: self.first_seq,
@@ -477,6 +584,121 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
             count: self.count,
             anchor: self.anchor,
             head: self.prev,
+            trailer: self.trailer,
         }
+    }
+}
+
+/// Removes a directory on drop unless disarmed.
+struct Cleanup(Option<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_dir_all(&p);
+        }
+    }
+}
+
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(dir.file_name().unwrap_or_default());
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
+/// A leftover of an earlier, interrupted import or replace: ours to remove when it is empty
+/// or a vigil store; anything else is refused.
+fn clear_leftover(p: &Path) -> Result<(), StoreError> {
+    match fs::read_dir(p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io(p, e)),
+        Ok(mut rd) => {
+            if rd.next().is_none() || p.join(crate::MARKER).exists() {
+                fs::remove_dir_all(p).map_err(|e| StoreError::io(p, e))
+            } else {
+                Err(StoreError::Foreign {
+                    path: p.to_path_buf(),
+                })
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Import the msgpack export `r` into a new store at `dir`. The store is built in a
+    /// temporary directory beside `dir` (`.NAME.importing`) and renamed into place only once
+    /// every record checked and was committed; a refused import (wrong key, broken or cut
+    /// file) leaves nothing behind, so a retry starts afresh. `dir` may be missing, an empty
+    /// directory, or an empty store (replaced); a store holding records is refused
+    /// ([`StoreError::NotEmpty`]). `opts.key_file` keys the new store.
+    pub fn import_into<R: Read + Seek>(
+        dir: &Path,
+        opts: StoreOptions,
+        r: R,
+        label: &Path,
+    ) -> Result<ExportSummary, StoreError> {
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        // Refuse a store with records before building anything; keep an empty one locked.
+        let is_empty = fs::read_dir(dir).map(|mut rd| rd.next().is_none());
+        let existing = match is_empty {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(StoreError::io(dir, e)),
+            Ok(true) => None,
+            Ok(false) => {
+                let ro = StoreOptions {
+                    key_file: opts.key_file.clone(),
+                    ..StoreOptions::existing()
+                };
+                let old = Store::open(dir, ro)?;
+                let st = old.state();
+                if st.last_seq != 0 || st.base_seq != 1 {
+                    return Err(StoreError::NotEmpty {
+                        path: dir.to_path_buf(),
+                        last_seq: st.last_seq,
+                    });
+                }
+                Some(old)
+            }
+        };
+        let mut made_parent = Cleanup(None);
+        if !parent.exists() {
+            let top = parent
+                .ancestors()
+                .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+                .last()
+                .map(Path::to_path_buf);
+            fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+            made_parent.0 = top;
+        }
+        let tmp = sibling(dir, ".importing");
+        clear_leftover(&tmp)?;
+        let mut cleanup = Cleanup(Some(tmp.clone()));
+        let build = StoreOptions {
+            create: true,
+            read_only: false,
+            ..opts
+        };
+        let summary = {
+            let store = Store::open(&tmp, build)?;
+            let summary = store.import_msgpack(r, label)?;
+            store.checkpoint()?;
+            summary
+        };
+        let replaced = sibling(dir, ".replaced");
+        if existing.is_some() || dir.exists() {
+            drop(existing);
+            clear_leftover(&replaced)?;
+            fs::rename(dir, &replaced).map_err(|e| StoreError::io(dir, e))?;
+        }
+        fs::rename(&tmp, dir).map_err(|e| StoreError::io(dir, e))?;
+        cleanup.0 = None;
+        made_parent.0 = None;
+        crate::open::sync_dir(parent)?;
+        let _ = fs::remove_dir_all(&replaced);
+        Ok(summary)
     }
 }

@@ -139,11 +139,76 @@ fn parse_frame(b: &[u8], key: Option<&Key>) -> Option<(Frame, usize)> {
     ))
 }
 
+/// A frame whose header is intact and continues the journal's seqs but whose body fails its
+/// check: the journal itself is damaged there (or the frame was torn, never acknowledged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DamagedFrame {
+    /// Byte offset of the frame in the journal file.
+    pub offset: u64,
+    /// First seq the frame's header names.
+    pub first_seq: u64,
+    /// Last seq the frame's header names.
+    pub last_seq: u64,
+}
+
+/// The valid frames at the start of `data` (each continuing the one before), where they end,
+/// and the damaged frame after them, if there is one.
+fn read_frames(data: &[u8], key: Option<&Key>) -> (Vec<Frame>, usize, Option<DamagedFrame>) {
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut at = 0usize;
+    while let Some((frame, n)) = parse_frame(&data[at..], key) {
+        let continues = match frames.last().and_then(|f| f.records.last()) {
+            None => true,
+            Some(last) => {
+                frame.records[0].seq == last.seq + 1 && frame.records[0].prev == last.hash
+            }
+        };
+        if !continues {
+            break;
+        }
+        frames.push(frame);
+        at += n;
+    }
+    let damaged = data.get(at..at + HEADER).and_then(|h| {
+        if &h[..4] != MAGIC || h[24..32] != header_check(h) {
+            return None;
+        }
+        let first_seq = u64_at(h, 8)?;
+        let count = u64::from(u32_at(h, 16)?);
+        let next = frames.last().and_then(|f| f.records.last()).map(|r| r.seq + 1);
+        (count > 0 && next.is_none_or(|n| n == first_seq)).then(|| DamagedFrame {
+            offset: at as u64,
+            first_seq,
+            last_seq: first_seq + count - 1,
+        })
+    });
+    (frames, at, damaged)
+}
+
+/// What a read-only open finds in the journal of `dir`, without creating or changing it: its
+/// valid frames and a damaged frame after them (nothing when there is no journal).
+pub(crate) fn read_only(
+    dir: &Path,
+    key: Option<&Key>,
+) -> Result<(Vec<Frame>, Option<DamagedFrame>), StoreError> {
+    let path = dir.join(JOURNAL);
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
+        Err(e) => return Err(StoreError::io(&path, e)),
+    };
+    let (frames, _, damaged) = read_frames(&data, key);
+    Ok((frames, damaged))
+}
+
 impl Journal {
     /// Open (or create) the journal of `dir` and read its valid frames: from offset 0, each
     /// frame continuing the seqs of the one before; the first invalid or discontinuous frame
     /// ends the journal. Creating the file syncs `dir`.
-    pub(crate) fn open(dir: &Path, key: Option<&Key>) -> Result<(Journal, Vec<Frame>), StoreError> {
+    pub(crate) fn open(
+        dir: &Path,
+        key: Option<&Key>,
+    ) -> Result<(Journal, Vec<Frame>, Option<DamagedFrame>), StoreError> {
         let path = dir.join(JOURNAL);
         let existed = path.exists();
         let file = OpenOptions::new()
@@ -160,21 +225,7 @@ impl Journal {
         let mut data = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
         file.read_exact_at(&mut data, 0)
             .map_err(|e| StoreError::io(&path, e))?;
-        let mut frames: Vec<Frame> = Vec::new();
-        let mut at = 0usize;
-        while let Some((frame, n)) = parse_frame(&data[at..], key) {
-            let continues = match frames.last().and_then(|f| f.records.last()) {
-                None => true,
-                Some(last) => {
-                    frame.records[0].seq == last.seq + 1 && frame.records[0].prev == last.hash
-                }
-            };
-            if !continues {
-                break;
-            }
-            frames.push(frame);
-            at += n;
-        }
+        let (frames, at, damaged) = read_frames(&data, key);
         Ok((
             Journal {
                 path,
@@ -184,12 +235,20 @@ impl Journal {
                 buf: Vec::new(),
             },
             frames,
+            damaged,
         ))
     }
 
-    /// The journal file.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
+    /// Undo a frame written at `at` whose batch failed: zero its header (bytes already
+    /// allocated, so this needs no free space) and sync, so that no later open re-applies it.
+    pub(crate) fn rollback(&mut self, at: u64) -> Result<(), StoreError> {
+        self.end = at;
+        if at + HEADER as u64 <= self.len {
+            self.file
+                .write_all_at(&[0u8; HEADER], at)
+                .map_err(|e| StoreError::io(&self.path, e))?;
+        }
+        self.sync()
     }
 
     /// Bytes of frames since the last checkpoint.
@@ -298,7 +357,7 @@ mod tests {
     #[test]
     fn frames_round_trip_and_a_torn_tail_ends_the_journal() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let (mut j, frames) = Journal::open(tmp.path(), None).expect("open");
+        let (mut j, frames, _) = Journal::open(tmp.path(), None).expect("open");
         assert!(frames.is_empty());
         let a = pending(&[0; 32], 1, 3);
         let b = pending(&a[2].hash, 4, 2);
@@ -313,7 +372,7 @@ mod tests {
                 .len(),
             GROW
         );
-        let (_, frames) = Journal::open(tmp.path(), None).expect("reopen");
+        let (_, frames, _) = Journal::open(tmp.path(), None).expect("reopen");
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[1].records[1].seq, 5);
         assert_eq!(frames[1].records[1].bytes, b"record 5");
@@ -324,7 +383,7 @@ mod tests {
             let mut torn = data.clone();
             torn[cut] ^= 0x40;
             std::fs::write(&path, &torn).expect("write");
-            let (j, frames) = Journal::open(tmp.path(), None).expect("reopen");
+            let (j, frames, _) = Journal::open(tmp.path(), None).expect("reopen");
             assert_eq!(frames.len(), 1, "cut {cut}");
             let first_len: usize = HEADER
                 + 32
@@ -340,16 +399,16 @@ mod tests {
     #[test]
     fn reset_starts_over_and_stale_frames_are_not_read_as_new() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let (mut j, _) = Journal::open(tmp.path(), None).expect("open");
+        let (mut j, _, _) = Journal::open(tmp.path(), None).expect("open");
         let a = pending(&[0; 32], 1, 50);
         j.write(1, &[0; 32], &a, false).expect("write");
         j.reset().expect("reset");
-        let (_, frames) = Journal::open(tmp.path(), None).expect("reopen");
+        let (_, frames, _) = Journal::open(tmp.path(), None).expect("reopen");
         assert!(frames.is_empty(), "reset hides the old frames");
         let b = pending(&a[49].hash, 51, 1);
         j.write(51, &a[49].hash, &b, true).expect("write");
         j.sync().expect("sync");
-        let (_, frames) = Journal::open(tmp.path(), None).expect("reopen");
+        let (_, frames, _) = Journal::open(tmp.path(), None).expect("reopen");
         assert_eq!(frames.len(), 1, "the rest of the old frame is not a frame");
         assert!(frames[0].sets_base);
         assert_eq!(frames[0].records[0].seq, 51);

@@ -7,6 +7,7 @@ mod journal;
 mod keys;
 mod open;
 mod query;
+mod quiet;
 mod scan;
 pub mod segment;
 mod store;
@@ -18,15 +19,16 @@ use std::path::PathBuf;
 use vigil_events::{ClassPolicy, Envelope, Hash, NewEvent};
 
 pub use chain::{chain_hash, Key, ZERO_HASH};
-pub use error::StoreError;
+pub use error::{BatchOutcome, StoreError};
 pub use export::{
     envelope_json, write_header, write_record, ExportFormat, ExportSummary, EXPORT_VERSION,
 };
 pub use keys::BUCKET_US;
-pub use open::{read_key, LOCK, MARKER, SLED};
+pub use open::{read_key, LOCK, MARKER, SLED, WATERMARK};
+pub use journal::JOURNAL;
 pub use query::{Page, Query};
 pub use scan::{RawRecord, RawScan, Scan};
-pub use store::{Store, MAX_RECORD};
+pub use store::{Recovery, Store, MAX_RECORD};
 pub use synthetic::{synthetic_event, FILLER_BYTES};
 pub use verify::{Problem, ProblemKind, VerifyReport};
 
@@ -41,6 +43,11 @@ pub struct StoreOptions {
     pub create: bool,
     /// sled's page cache size in bytes (default 64 MiB).
     pub cache_bytes: u64,
+    /// Open without writing anything in the store directory (verify, audit, export, replay,
+    /// timelapse): sled is opened on a private copy of `sled/` in `TMPDIR`, the journal's
+    /// acknowledged batches are applied to that copy only, no lock, journal or watermark file
+    /// is created, and appends are refused ([`StoreError::ReadOnly`]).
+    pub read_only: bool,
 }
 
 impl Default for StoreOptions {
@@ -49,15 +56,18 @@ impl Default for StoreOptions {
             key_file: None,
             create: true,
             cache_bytes: 64 << 20,
+            read_only: false,
         }
     }
 }
 
 impl StoreOptions {
-    /// Options for tools that must not create a store.
+    /// Options for tools that only read: the store must exist and is opened read-only
+    /// (see [`StoreOptions::read_only`]).
     pub fn existing() -> Self {
         StoreOptions {
             create: false,
+            read_only: true,
             ..StoreOptions::default()
         }
     }

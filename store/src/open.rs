@@ -153,9 +153,8 @@ fn check_key(dir: &Path, marker: &Marker, key: Option<(&Path, &Key)>) -> Result<
                 })
             }
         }
-        (Some(_), None) => Err(StoreError::KeyFile {
-            path: dir.join(MARKER),
-            problem: "this store is keyed; configure its key file".into(),
+        (Some(_), None) => Err(StoreError::KeyNeeded {
+            dir: dir.to_path_buf(),
         }),
         (None, Some((path, _))) => Err(StoreError::KeyFile {
             path: path.to_path_buf(),
@@ -233,6 +232,71 @@ pub fn prepare(dir: &Path, create: bool, key: Option<(&Path, &Key)>) -> Result<F
     fs::rename(&tmp, dir.join(MARKER)).map_err(io(dir))?;
     sync_dir(dir)?;
     Ok(lock)
+}
+
+/// Check `dir` for a read-only open: it must be a store (marker present, nothing foreign),
+/// the key must match, and its lock must be free. Creates nothing: the lock is taken only
+/// when `vigil.lock` already exists (opened read-only; `flock` does not change the file).
+pub fn prepare_read_only(dir: &Path, key: Option<(&Path, &Key)>) -> Result<Option<File>, StoreError> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(StoreError::NotAStore {
+                path: dir.to_path_buf(),
+                detail: "not a directory".into(),
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::NotFound {
+                path: dir.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(StoreError::io(dir, e)),
+    }
+    if !check_entries(dir)? {
+        return Err(StoreError::NotAStore {
+            path: dir.to_path_buf(),
+            detail: format!("no {MARKER} marker"),
+        });
+    }
+    check_key(dir, &read_marker(dir)?, key)?;
+    let lock_path = dir.join(LOCK);
+    let lock = match File::open(&lock_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(&lock_path, e)),
+    };
+    lock.try_lock_exclusive()
+        .map_err(|_| StoreError::Locked { path: lock_path })?;
+    Ok(Some(lock))
+}
+
+/// A store whose sled log is gone must not open as an empty store: the journal and the
+/// watermark are written only once sled exists, so either of them without `sled/db` means
+/// the log was deleted or moved.
+pub fn check_sled_present(dir: &Path) -> Result<(), StoreError> {
+    let sled_dir = dir.join(SLED);
+    if sled_dir.join("db").exists() {
+        return Ok(());
+    }
+    let witnesses: Vec<&str> = [crate::journal::JOURNAL, WATERMARK]
+        .into_iter()
+        .filter(|f| dir.join(f).exists())
+        .collect();
+    if witnesses.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        path: sled_dir.join("db"),
+        seq: 1,
+        what: format!(
+            "the store's sled log is missing, but {} say{} the store held records: its log was \
+             deleted or moved; put sled/ back or restore it from a backup (or import an export \
+             into a new directory); the store is not opened as an empty one",
+            witnesses.join(" and "),
+            if witnesses.len() == 1 { "s" } else { "" }
+        ),
+    })
 }
 
 #[cfg(test)]

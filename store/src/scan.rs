@@ -112,7 +112,17 @@ impl Walker {
             }
             return Ok(false);
         };
-        let (k, v) = item.map_err(|e| StoreError::sled(&self.path, e))?;
+        let (k, v) = item.map_err(|e| {
+            let at = self.expect_seq.unwrap_or(self.from);
+            self.corrupt(
+                at,
+                format!(
+                    "{}; {}",
+                    crate::error::describe_sled(&self.path, &e),
+                    crate::error::read_failure_advice(self.from.min(at), at, self.last)
+                ),
+            )
+        })?;
         let first =
             keys::seg_seq(&k).ok_or_else(|| self.corrupt(0, "malformed segment key".into()))?;
         if let Some(s) = self.expect_seq {

@@ -10,8 +10,9 @@ use std::time::Duration;
 use vigil_events::{ClassPolicy, Envelope, EventKind, Hash, NewEvent, Source, UtcMicros};
 
 use crate::chain::{chain_hash, Key, ZERO_HASH};
-use crate::journal::{Frame, Journal, CHECKPOINT_BYTES};
-use crate::open::{self, prepare, read_key, sync_dir, WATERMARK};
+use crate::journal::{self, DamagedFrame, Frame, Journal, CHECKPOINT_BYTES};
+use crate::open::{self, prepare, prepare_read_only, read_key, sync_dir, WATERMARK};
+use crate::quiet::quietly;
 use crate::segment::{Segment, SegmentWriter};
 use crate::{keys, StoreError, StoreOptions};
 
@@ -54,7 +55,113 @@ pub(crate) struct Writer {
     /// Set (to the first seq of the failed batch) when a commit failed half-way: the store
     /// refuses appends until reopened.
     pub poisoned: Option<u64>,
-    journal: Journal,
+    /// `None` when the store is open read-only.
+    journal: Option<Journal>,
+}
+
+/// What opening the store did to bring it to its last acknowledged state after a crash (or,
+/// for a read-only open, what it did to its private copy and a writing open would do):
+/// see [`Store::recovery`]. `vigil repair` records it as a `StoreRepaired` event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Last seq sled held when opened.
+    pub sled_last_seq: u64,
+    /// The seqs re-applied from the journal (acknowledged, but not yet in sled).
+    pub reapplied: Option<(u64, u64)>,
+    /// sled keys beyond the head removed (a torn, unacknowledged batch).
+    pub strays_removed: u64,
+    /// A checkpoint was needed (journal frames or strays were found).
+    pub checkpointed: bool,
+}
+
+impl Recovery {
+    /// True when the store needed nothing.
+    pub fn is_clean(&self) -> bool {
+        self.reapplied.is_none() && self.strays_removed == 0 && !self.checkpointed
+    }
+
+    /// Records re-applied from the journal.
+    pub fn reapplied_count(&self) -> u64 {
+        self.reapplied.map_or(0, |(a, b)| b + 1 - a)
+    }
+}
+
+/// A private copy of a store's `sled/` for a read-only open, removed when the store closes.
+#[derive(Debug)]
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Bytes of the regular files under `dir` (0 when it does not exist).
+fn tree_bytes(dir: &Path) -> u64 {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => tree_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    let rd = match fs::read_dir(from) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in rd {
+        let entry = entry?;
+        let ty = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if ty.is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else if ty.is_file() {
+            match fs::copy(entry.path(), &dest) {
+                Ok(_) => {}
+                // sled removes blob files it no longer needs.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copy `sled_dir` into a new private directory under the system's temporary directory
+/// (`TMPDIR`): opening sled 0.34 writes to its files even when nothing is appended (it creates
+/// `blobs/` and `conf`, truncates a torn log tail, writes a snapshot and zeroes free
+/// segments; `config.rs` `open_file`, `snapshot.rs` `read_snapshot_or_default`,
+/// `segment.rs` `truncate`), so read-only tools open a copy and the store is never touched.
+fn scratch_copy(sled_dir: &Path) -> Result<(Scratch, PathBuf), StoreError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let root = std::env::temp_dir().join(format!(
+        "vigil-read-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let fail = |detail: String| StoreError::Scratch {
+        store: sled_dir.to_path_buf(),
+        scratch: root.clone(),
+        need: tree_bytes(sled_dir),
+        detail,
+    };
+    fs::create_dir(&root).map_err(|e| fail(e.to_string()))?;
+    let scratch = Scratch(root.clone());
+    let copy = root.join(open::SLED);
+    copy_tree(sled_dir, &copy).map_err(|e| fail(e.to_string()))?;
+    Ok((scratch, copy))
 }
 
 /// The vigil event log on sled 0.34. See the crate docs for the layout and durability.
@@ -67,11 +174,15 @@ pub struct Store {
     pub(crate) sled_dir: PathBuf,
     pub(crate) db: sled::Db,
     db_file: File,
-    watermark: File,
+    /// `None` when the store is open read-only.
+    watermark: Option<File>,
     pub(crate) key: Option<Key>,
     writer: Mutex<Writer>,
     state: RwLock<ChainState>,
-    _lock: File,
+    recovery: Recovery,
+    _lock: Option<File>,
+    /// Declared last: removed after sled has closed.
+    _scratch: Option<Scratch>,
 }
 
 /// How long `open_sled` waits for sled's own file lock while it holds `vigil.lock`.
@@ -85,19 +196,17 @@ const SLED_LOCK_WAIT: Duration = Duration::from_secs(3);
 fn open_sled(config: &sled::Config, sled_dir: &Path) -> Result<sled::Db, StoreError> {
     let started = std::time::Instant::now();
     loop {
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
-            .map_err(|p| {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "panic".into());
-                corrupt(
-                    sled_dir,
-                    0,
-                    format!("sled could not recover the log: {msg}"),
-                )
-            })?;
+        let opened = quietly(|| config.open()).map_err(|msg| {
+            corrupt(
+                sled_dir,
+                0,
+                format!(
+                    "{} is damaged: sled could not recover its log (sled panicked: {msg}); \
+                     restore sled/ from a backup, or import an export into a new directory",
+                    sled_dir.join("db").display()
+                ),
+            )
+        })?;
         match opened {
             // sled 0.34.7 (config.rs) reports a taken lock as `ErrorKind::Other` with this text.
             Err(sled::Error::Io(e))
@@ -129,16 +238,26 @@ impl Store {
             Some(p) => Some((p.as_path(), read_key(p)?)),
             None => None,
         };
-        let lock = prepare(dir, opts.create, key.as_ref().map(|(p, k)| (*p, k)))?;
+        let key_arg = key.as_ref().map(|(p, k)| (*p, k));
         let sled_dir = dir.join(open::SLED);
-        let fresh = !sled_dir.join("db").exists();
+        let (lock, scratch, sled_path) = if opts.read_only {
+            let lock = prepare_read_only(dir, key_arg)?;
+            open::check_sled_present(dir)?;
+            let (scratch, copy) = scratch_copy(&sled_dir)?;
+            (lock, Some(scratch), copy)
+        } else {
+            let lock = prepare(dir, opts.create, key_arg)?;
+            open::check_sled_present(dir)?;
+            (Some(lock), None, sled_dir.clone())
+        };
+        let fresh = !sled_path.join("db").exists();
         let config = sled::Config::new()
-            .path(&sled_dir)
+            .path(&sled_path)
             .cache_capacity(opts.cache_bytes)
-            .flush_every_ms(Some(500));
+            .flush_every_ms(if opts.read_only { None } else { Some(500) });
         let db = open_sled(&config, &sled_dir)?;
-        let db_path = sled_dir.join("db");
-        if fresh {
+        let db_path = sled_path.join("db");
+        if fresh && !opts.read_only {
             for f in ["db", "conf"] {
                 let p = sled_dir.join(f);
                 File::open(&p)
@@ -151,29 +270,78 @@ impl Store {
         let db_file = File::open(&db_path).map_err(|e| StoreError::io(&db_path, e))?;
         let (sled_state, strays) = Self::load_state(&db, &sled_dir)?;
         let key_ref = key.as_ref().map(|(_, k)| k);
-        let (mut journal, frames) = Journal::open(dir, key_ref)?;
-        let redo = plan_redo(journal.path(), &sled_state, &frames)?;
+        let (mut journal, frames, damaged) = if opts.read_only {
+            let (frames, damaged) = journal::read_only(dir, key_ref)?;
+            (None, frames, damaged)
+        } else {
+            let (j, frames, damaged) = Journal::open(dir, key_ref)?;
+            (Some(j), frames, damaged)
+        };
+        let journal_path = dir.join(journal::JOURNAL);
+        let redo = plan_redo(&journal_path, &sled_state, &frames)?;
         let state = redo.last().map_or(sled_state, |r| r.after);
         let wm_path = dir.join(WATERMARK);
-        let watermark = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&wm_path)
-            .map_err(|e| StoreError::io(&wm_path, e))?;
-        Self::check_watermark(&db, &sled_dir, &wm_path, &watermark, &state, &redo)?;
+        let (watermark, wm_bytes) = if opts.read_only {
+            match fs::read(&wm_path) {
+                Ok(b) => (None, b),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, Vec::new()),
+                Err(e) => return Err(StoreError::io(&wm_path, e)),
+            }
+        } else {
+            let f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&wm_path)
+                .map_err(|e| StoreError::io(&wm_path, e))?;
+            let mut buf = [0u8; 48];
+            let n = f.read_at(&mut buf, 0).map_err(|e| StoreError::io(&wm_path, e))?;
+            (Some(f), buf[..n].to_vec())
+        };
+        Self::check_watermark(
+            &db,
+            &sled_dir,
+            &wm_path,
+            &wm_bytes,
+            &state,
+            &redo,
+            damaged.map(|d| (journal_path.as_path(), d)),
+        )?;
         // Everything checked: re-apply the journal's batches that sled lost, make sled durable
-        // and start the journal over.
-        if strays {
-            remove_strays(&db, &sled_dir, &sled_state)?;
-        }
-        for r in &redo {
-            db.apply_batch(sled_batch(sled_writes(&r.before, &r.pending, r.new_base)))
-                .map_err(|e| StoreError::sled(&sled_dir, e))?;
-        }
+        // and start the journal over (read-only: in the private copy, which is never flushed).
+        let mut recovery = Recovery {
+            sled_last_seq: sled_state.last_seq,
+            reapplied: redo
+                .first()
+                .zip(redo.last())
+                .map(|(a, b)| (a.before.last_seq + 1, b.after.last_seq)),
+            strays_removed: 0,
+            checkpointed: false,
+        };
+        let sled_err = |e| StoreError::sled(&sled_dir, e);
+        quietly(|| -> Result<(), StoreError> {
+            if strays {
+                recovery.strays_removed = remove_strays(&db, &sled_dir, &sled_state)?;
+            }
+            for r in &redo {
+                db.apply_batch(sled_batch(sled_writes(&r.before, &r.pending, r.new_base)))
+                    .map_err(sled_err)?;
+            }
+            Ok(())
+        })
+        .map_err(|msg| {
+            corrupt(
+                &sled_dir,
+                sled_state.last_seq + 1,
+                format!("sled panicked while the journal was re-applied: {msg}"),
+            )
+        })??;
         if strays || !frames.is_empty() {
-            checkpoint(&db, &db_file, &sled_dir, &mut journal)?;
+            recovery.checkpointed = true;
+            if let Some(j) = journal.as_mut() {
+                checkpoint(&db, &db_file, &sled_dir, j)?;
+            }
         }
         Ok(Store {
             dir: dir.to_path_buf(),
@@ -187,8 +355,21 @@ impl Store {
                 journal,
             }),
             state: RwLock::new(state),
+            recovery,
             _lock: lock,
+            _scratch: scratch,
         })
+    }
+
+    /// What the open did to bring the store to its last acknowledged state (re-applied
+    /// journal batches, removed strays); for a read-only open, what a writing open would do.
+    pub fn recovery(&self) -> Recovery {
+        self.recovery
+    }
+
+    /// True when the store was opened read-only (see [`StoreOptions::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.watermark.is_none()
     }
 
     /// The chain state sled's head key records, checked against the segment holding the head.
@@ -262,18 +443,34 @@ impl Store {
         db: &sled::Db,
         sled_dir: &Path,
         wm_path: &Path,
-        file: &File,
+        wm: &[u8],
         st: &ChainState,
         redo: &[Redo],
+        damaged: Option<(&Path, DamagedFrame)>,
     ) -> Result<(), StoreError> {
-        let mut buf = [0u8; 48];
-        let n = file
-            .read_at(&mut buf, 0)
-            .map_err(|e| StoreError::io(wm_path, e))?;
         // Missing, short or torn (power loss mid-write): nothing to compare with.
-        let Some((seq, hash)) = watermark_decode(&buf[..n]) else {
+        let Some((seq, hash)) = watermark_decode(wm) else {
             return Ok(());
         };
+        if let Some((jpath, d)) = damaged.filter(|(_, d)| seq > st.last_seq && d.first_seq <= seq)
+        {
+            return Err(corrupt(
+                jpath,
+                st.last_seq + 1,
+                format!(
+                    "{} is damaged: its frame at byte offset {} (seqs {}..={}) fails its check, \
+                     but seq {seq} was acknowledged ({} says so); the log is readable up to seq \
+                     {}, seqs {}..={seq} are lost; restore from a backup or an export",
+                    jpath.display(),
+                    d.offset,
+                    d.first_seq,
+                    d.last_seq,
+                    wm_path.display(),
+                    st.last_seq,
+                    st.last_seq + 1,
+                ),
+            ));
+        }
         if seq > st.last_seq {
             return Err(corrupt(
                 sled_dir,
@@ -281,10 +478,13 @@ impl Store {
                 format!(
                     "sled and its journal recovered the log only up to seq {} but seq {seq} was \
                      acknowledged ({} says so): sled dropped the tail of its log, probably at a \
-                     damaged region of {}; restore from a backup or export",
+                     damaged region of {}; the log is readable up to seq {}, seqs {}..={seq} are \
+                     lost; restore from a backup or export",
                     st.last_seq,
                     wm_path.display(),
-                    sled_dir.join("db").display()
+                    sled_dir.join("db").display(),
+                    st.last_seq,
+                    st.last_seq + 1,
                 ),
             ));
         }
@@ -440,10 +640,16 @@ impl Store {
     }
 
     pub(crate) fn check_writable(&self, writer: &Writer) -> Result<ChainState, StoreError> {
+        if writer.journal.is_none() {
+            return Err(StoreError::ReadOnly {
+                path: self.dir.clone(),
+            });
+        }
         if let Some(seq) = writer.poisoned {
             return Err(StoreError::Poisoned {
                 path: self.sled_dir.clone(),
                 seq,
+                detail: "an earlier append failed".into(),
             });
         }
         Ok(self.state())
@@ -467,49 +673,106 @@ impl Store {
         let head = last.hash;
         let first_seq = st.last_seq + 1;
         let last_seq = st.last_seq + pending.len() as u64;
-        let poison = |w: &mut Writer, e: StoreError| {
-            w.poisoned = Some(first_seq);
-            e
+        let Writer { poisoned, journal } = writer;
+        let Some(journal) = journal.as_mut() else {
+            return Err(StoreError::ReadOnly {
+                path: self.dir.clone(),
+            });
         };
-        if writer.journal.used() >= CHECKPOINT_BYTES {
-            checkpoint(&self.db, &self.db_file, &self.sled_dir, &mut writer.journal)
-                .map_err(|e| poison(writer, e))?;
+        if journal.used() >= CHECKPOINT_BYTES {
+            // Nothing of this batch is written yet: a failed checkpoint leaves it unstored and
+            // the store as it was (the journal still holds every acknowledged batch).
+            checkpoint(&self.db, &self.db_file, &self.sled_dir, journal)
+                .map_err(|e| e.with_batch(first_seq, last_seq, true))?;
         }
-        // Small batches on this thread (a second one would cost more than it saves). Large
-        // ones: a second thread builds the segments and index entries and applies them while
-        // this one writes the journal frame and waits for its fdatasync.
-        let result = if pending.len() <= SMALL_BATCH_RECORDS {
-            writer
-                .journal
+        let frame_at = journal.used();
+        // Small batches on this thread (a second one would cost more than it saves): the
+        // journal frame is made durable before sled sees the batch, so a failed write or sync
+        // leaves sled untouched and only the frame to undo. Large ones: a second thread builds
+        // the segments and index entries and applies them while this one writes the journal
+        // frame and waits for its fdatasync; a failed frame then also undoes sled's copy.
+        let (journal_result, sled_touched) = if pending.len() <= SMALL_BATCH_RECORDS {
+            match journal
                 .write(first_seq, &st.head, &pending, new_base.is_some())
-                .and_then(|()| self.apply(sled_writes(&st, &pending, new_base)))
-                .and_then(|()| writer.journal.sync())
+                .and_then(|()| journal.sync())
+            {
+                Ok(()) => (
+                    Ok(quietly(|| self.apply(sled_writes(&st, &pending, new_base)))
+                        .unwrap_or_else(|msg| Err(self.sled_panicked(&msg)))),
+                    true,
+                ),
+                Err(e) => (Err(e), false),
+            }
         } else {
-            let journal = &mut writer.journal;
             let (st, pending) = (&st, &pending);
-            std::thread::scope(|sc| {
+            let both = std::thread::scope(|sc| {
                 let helper = std::thread::Builder::new()
                     .name("vigil-apply".into())
-                    .spawn_scoped(sc, || self.apply(sled_writes(st, pending, new_base)));
+                    .spawn_scoped(sc, || {
+                        quietly(|| self.apply(sled_writes(st, pending, new_base)))
+                            .unwrap_or_else(|msg| Err(self.sled_panicked(&msg)))
+                    });
                 match helper {
                     Ok(h) => {
                         let written = journal
                             .write(first_seq, &st.head, pending, new_base.is_some())
                             .and_then(|()| journal.sync());
-                        let applied = h.join().unwrap_or_else(|_| {
-                            Err(StoreError::Sled {
-                                path: self.sled_dir.clone(),
-                                detail: "sled panicked while applying a batch".into(),
-                            })
-                        });
-                        applied.and(written)
+                        let applied = h
+                            .join()
+                            .unwrap_or_else(|_| Err(self.sled_panicked("in the apply thread")));
+                        Some((written, applied))
                     }
-                    Err(e) => Err(StoreError::io(&self.sled_dir, e)),
+                    Err(_) => None,
                 }
-            })
+            });
+            match both {
+                None => (
+                    Err(StoreError::io(
+                        &self.sled_dir,
+                        std::io::Error::other("cannot start the apply thread"),
+                    )),
+                    false,
+                ),
+                Some((Ok(()), applied)) => (Ok(applied), true),
+                Some((Err(e), _)) => (Err(e), true),
+            }
         };
-        if let Err(e) = result {
-            return Err(poison(writer, e));
+        match journal_result {
+            // The frame is durable: the batch is committed whatever sled did. A failed sled
+            // apply leaves sled behind its journal; the next open re-applies the batch.
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                *poisoned = Some(first_seq);
+                return Err(StoreError::Poisoned {
+                    path: self.sled_dir.clone(),
+                    seq: first_seq,
+                    detail: format!(
+                        "seqs {first_seq}..={last_seq} are durable in the journal and will be \
+                         applied at the next open (do not send them again); sled failed: {e}"
+                    ),
+                });
+            }
+            // The frame did not become durable: undo it (and sled's copy), so that nothing
+            // reported failed is found in the store later.
+            Err(e) => {
+                let undone = journal.rollback(frame_at).is_ok()
+                    && (!sled_touched || self.undo_sled(&st, &pending, new_base).is_ok());
+                if !undone {
+                    *poisoned = Some(first_seq);
+                }
+                return Err(match e {
+                    e @ StoreError::DiskFull { .. } => e.with_batch(first_seq, last_seq, undone),
+                    e if undone => e,
+                    e => StoreError::Poisoned {
+                        path: self.sled_dir.clone(),
+                        seq: first_seq,
+                        detail: format!(
+                            "the outcome of seqs {first_seq}..={last_seq} is unknown (it could \
+                             not be rolled back): {e}"
+                        ),
+                    },
+                });
+            }
         }
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         if let Some((b, anchor)) = new_base {
@@ -523,9 +786,9 @@ impl Store {
         // does); after a power loss an older watermark only weakens the check, never fails it.
         // Best effort: the batch is durable whatever happens here, so a failure to write the
         // detector must not turn the acknowledged append into an error.
-        let _ = self
-            .watermark
-            .write_all_at(&watermark_encode(last_seq, &head), 0);
+        if let Some(wm) = &self.watermark {
+            let _ = wm.write_all_at(&watermark_encode(last_seq, &head), 0);
+        }
         Ok(())
     }
 
@@ -548,6 +811,45 @@ impl Store {
         self.db.apply_batch(sled_batch(writes)).map_err(sled)
     }
 
+    fn sled_panicked(&self, msg: &str) -> StoreError {
+        StoreError::Sled {
+            path: self.sled_dir.clone(),
+            detail: format!("sled panicked while applying a batch: {msg}"),
+        }
+    }
+
+    /// Take back a batch sled was given but whose journal frame failed: remove its keys and
+    /// put the old head (and base) back, then flush, so that sled's own log cannot bring the
+    /// batch back at the next open.
+    fn undo_sled(
+        &self,
+        st: &ChainState,
+        pending: &[Pending],
+        new_base: Option<(u64, Hash)>,
+    ) -> Result<(), StoreError> {
+        let sled = |e| StoreError::sled(&self.sled_dir, e);
+        quietly(|| -> Result<(), StoreError> {
+            for (k, _) in sled_writes(st, pending, new_base) {
+                if k != keys::HEAD && k != keys::BASE {
+                    self.db.remove(k).map_err(sled)?;
+                }
+            }
+            if new_base.is_some() {
+                self.db.remove(keys::BASE).map_err(sled)?;
+            }
+            if st.last_seq == 0 && st.base_seq == 1 {
+                self.db.remove(keys::HEAD).map_err(sled)?;
+            } else {
+                self.db
+                    .insert(keys::HEAD, &keys::head_value(st.last_seq, &st.head)[..])
+                    .map_err(sled)?;
+            }
+            self.db.flush().map_err(sled)?;
+            Ok(())
+        })
+        .unwrap_or_else(|msg| Err(self.sled_panicked(&msg)))
+    }
+
     /// Make sled durable and empty the journal (also done when the journal is full and when
     /// the store is dropped).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
@@ -556,9 +858,15 @@ impl Store {
             return Err(StoreError::Poisoned {
                 path: self.sled_dir.clone(),
                 seq,
+                detail: "an earlier append failed".into(),
             });
         }
-        checkpoint(&self.db, &self.db_file, &self.sled_dir, &mut w.journal)
+        let Some(journal) = w.journal.as_mut() else {
+            return Err(StoreError::ReadOnly {
+                path: self.dir.clone(),
+            });
+        };
+        checkpoint(&self.db, &self.db_file, &self.sled_dir, journal)
     }
 
     /// The segment holding `seq` (which must be ≤ `last_seq`): its first seq and value.
@@ -633,8 +941,10 @@ impl Drop for Store {
     /// failure here loses nothing (the journal still holds every acknowledged batch).
     fn drop(&mut self) {
         let w = self.writer.get_mut().unwrap_or_else(|e| e.into_inner());
-        if w.poisoned.is_none() && w.journal.used() > 0 {
-            let _ = checkpoint(&self.db, &self.db_file, &self.sled_dir, &mut w.journal);
+        if let Some(journal) = w.journal.as_mut().filter(|j| j.used() > 0) {
+            if w.poisoned.is_none() {
+                let _ = checkpoint(&self.db, &self.db_file, &self.sled_dir, journal);
+            }
         }
     }
 }
@@ -703,7 +1013,7 @@ fn sled_batch(writes: Vec<(Vec<u8>, Vec<u8>)>) -> sled::Batch {
 
 /// Remove what a crash left of a batch beyond the head: segments after `st.last_seq`, index
 /// entries naming them, and a base written without its head.
-fn remove_strays(db: &sled::Db, path: &Path, st: &ChainState) -> Result<(), StoreError> {
+fn remove_strays(db: &sled::Db, path: &Path, st: &ChainState) -> Result<u64, StoreError> {
     let sled = |e| StoreError::sled(path, e);
     let mut doomed: Vec<sled::IVec> = Vec::new();
     for kv in db.range(keys::seg(st.last_seq + 1)..=keys::seg(u64::MAX)) {
@@ -724,10 +1034,11 @@ fn remove_strays(db: &sled::Db, path: &Path, st: &ChainState) -> Result<(), Stor
     if st.last_seq < st.base_seq {
         doomed.push(keys::BASE.into());
     }
+    let n = doomed.len() as u64;
     for k in doomed {
         db.remove(k).map_err(sled)?;
     }
-    Ok(())
+    Ok(n)
 }
 
 /// Make everything sled has been given durable, then start the journal over. sled's flush

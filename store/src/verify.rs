@@ -100,6 +100,26 @@ impl Store {
     /// records call for. Reports the first bad seq.
     pub fn verify(&self) -> VerifyReport {
         let st = self.state();
+        crate::quiet::quietly(|| self.verify_walk()).unwrap_or_else(|msg| VerifyReport {
+            checked: 0,
+            first_seq: st.base_seq,
+            last_seq: st.last_seq,
+            head: st.head,
+            keyed: self.key.is_some(),
+            problem: Some(problem(
+                st.base_seq,
+                ProblemKind::ReadFailed,
+                format!(
+                    "sled panicked while reading {}: {msg}; restore sled/ from a backup or import \
+                     an export into a new directory",
+                    self.sled_dir.join("db").display()
+                ),
+            )),
+        })
+    }
+
+    fn verify_walk(&self) -> VerifyReport {
+        let st = self.state();
         let mut report = VerifyReport {
             checked: 0,
             first_seq: st.base_seq,
@@ -115,13 +135,23 @@ impl Store {
         // Index entries are compared only for segments walked completely.
         let mut walked_below = u64::MAX;
         let mut seg_keys: Vec<Vec<u8>> = Vec::new();
-        let read_failed = |e: sled::Error| problem(0, ProblemKind::ReadFailed, e.to_string());
+        let read_failed = |e: sled::Error, at: u64| {
+            problem(
+                at,
+                ProblemKind::ReadFailed,
+                format!(
+                    "{}; {}",
+                    crate::error::describe_sled(&self.sled_dir, &e),
+                    crate::error::read_failure_advice(st.base_seq, at, st.last_seq)
+                ),
+            )
+        };
         'walk: for item in self.db.range(keys::seg(0)..=keys::seg(u64::MAX)) {
             walked_below = next_seq;
             let (k, v) = match item {
                 Ok(kv) => kv,
                 Err(e) => {
-                    chain_problem = Some(read_failed(e));
+                    chain_problem = Some(read_failed(e, next_seq));
                     break;
                 }
             };
@@ -253,7 +283,17 @@ impl Store {
         for item in actual {
             let (k, _) = match item {
                 Ok(kv) => kv,
-                Err(e) => return Some(problem(0, ProblemKind::ReadFailed, e.to_string())),
+                Err(e) => {
+                    return Some(problem(
+                        0,
+                        ProblemKind::ReadFailed,
+                        format!(
+                            "reading the indexes: {}; restore sled/ from a backup or import an \
+                             export into a new directory",
+                            crate::error::describe_sled(&self.sled_dir, &e)
+                        ),
+                    ))
+                }
             };
             let Some(seg) = seg_of(&k) else {
                 note(0, format!("malformed index key {}", hex::encode(&k)));

@@ -167,3 +167,23 @@ pub struct LoadGenerated {
     #[serde(with = "serde_bytes")]
     pub filler: Vec<u8>,
 }
+
+/// `vigil repair` brought a store back to a consistent state after a crash: it let sled
+/// recover its log, removed what a crash left beyond the head and re-applied the acknowledged
+/// batches of the store's journal that sled had not written. Recorded as the first event
+/// after the repair, so the audit trail says what was done to the log and when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoreRepaired {
+    /// Last seq sled held before the repair.
+    pub sled_last_seq: u64,
+    /// First seq re-applied from the journal (`None` when nothing was re-applied).
+    pub reapplied_first: Option<u64>,
+    /// Last seq re-applied from the journal.
+    pub reapplied_last: Option<u64>,
+    /// Records re-applied from the journal.
+    pub reapplied: u64,
+    /// sled keys beyond the head (the unacknowledged part of a torn batch) that were removed.
+    pub strays_removed: u64,
+    /// Last seq after the repair (before this event).
+    pub last_seq: u64,
+}

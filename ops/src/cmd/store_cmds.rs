@@ -1,8 +1,10 @@
-//! `vigil load | verify | export | import`: the event log's own tools.
+//! `vigil load | verify | export | import | repair`: the event log's own tools.
 //!
 //! All of them open the store in `--data DIR` exclusively (a running supervisor holds the lock:
-//! stop it, or use its API). Exit codes: 0 ok, 1 verification failed or the run failed, 2 bad
-//! input (a foreign or corrupt file, a wrong key, a locked directory, a broken export).
+//! stop it, or use its API). `verify` and `export` only read: they never change a file of the
+//! store (see `docs/store.md`); `repair` is the explicit step that writes a recovery. Exit
+//! codes: 0 ok, 1 verification failed or the run failed, 2 bad input (a foreign or corrupt
+//! file, a wrong key, a locked directory, a broken export).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::anyhow;
 use serde_json::json;
-use vigil_events::ClassPolicy;
-use vigil_store::{synthetic_event, ExportFormat, Store, StoreError, StoreOptions};
+use vigil_events::{kinds, ClassPolicy, NewEvent, Source};
+use vigil_store::{synthetic_event, ExportFormat, Recovery, Store, StoreError, StoreOptions};
 
 use vigil_actors::supervisor::log_dir;
 
@@ -27,11 +29,29 @@ fn classify(e: StoreError) -> Failure {
     }
 }
 
-fn open(data: &Path, key_file: &Option<PathBuf>, create: bool) -> Result<Store, Failure> {
+/// How a tool opens the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Writes; creates a new store.
+    Create,
+    /// Writes to an existing store.
+    Write,
+    /// Reads only: nothing in the store changes.
+    Read,
+}
+
+fn open(data: &Path, key_file: &Option<PathBuf>, access: Access) -> Result<Store, Failure> {
+    let base = match access {
+        Access::Read => StoreOptions::existing(),
+        Access::Write => StoreOptions {
+            create: false,
+            ..StoreOptions::default()
+        },
+        Access::Create => StoreOptions::default(),
+    };
     let opts = StoreOptions {
         key_file: key_file.clone(),
-        create,
-        ..StoreOptions::default()
+        ..base
     };
     Store::open(&log_dir(data), opts).map_err(|e| match e {
         // A store that does not open consistently is bad input for every tool but verify,
@@ -116,6 +136,20 @@ pub struct ExportArgs {
     pub key_file: Option<PathBuf>,
 }
 
+/// Arguments of `vigil repair`.
+#[derive(Debug, clap::Args)]
+pub struct RepairArgs {
+    /// Station data directory (the log is its `log/` subdirectory).
+    #[arg(long, value_name = "DIR", default_value = "./vigil-data")]
+    pub data: PathBuf,
+    /// 32-byte key file of a keyed store.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Only say what a repair would do; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// Arguments of `vigil import`.
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
@@ -149,7 +183,7 @@ pub fn load(a: LoadArgs) -> CmdResult {
             )));
         }
     }
-    let store = open(&a.data, &a.key_file, true)?;
+    let store = open(&a.data, &a.key_file, Access::Create)?;
     let policy = ClassPolicy::default();
     let start = Instant::now();
     let stdout = std::io::stdout();
@@ -201,9 +235,11 @@ pub fn verify(a: VerifyArgs) -> CmdResult {
     )
     .map_err(classify)?;
     let r = store.verify();
+    let pending = store.recovery().reapplied;
     match a.format {
         ReportFormat::Json => {
             let v = json!({
+                "journal_pending": pending.map(|(f, l)| json!([f, l])),
                 "ok": r.is_ok(),
                 "checked": r.checked,
                 "first_seq": r.first_seq,
@@ -224,6 +260,12 @@ pub fn verify(a: VerifyArgs) -> CmdResult {
             );
             println!("head       {}", hex::encode(r.head));
             println!("keyed      {}", r.keyed);
+            if let Some((f, l)) = pending {
+                println!(
+                    "journal    seqs {f}..={l} acknowledged, read from the journal (sled does not \
+                     hold them yet; `vigil repair` or `vigil start` writes them to sled)"
+                );
+            }
             match &r.problem {
                 None => println!("result     ok"),
                 Some(p) => println!(
@@ -247,7 +289,8 @@ pub fn verify(a: VerifyArgs) -> CmdResult {
 
 /// `vigil export`.
 pub fn export(a: ExportArgs) -> CmdResult {
-    let store = open(&a.data, &a.key_file, false)?;
+    check_out_dir(&a.out)?;
+    let store = open(&a.data, &a.key_file, Access::Read)?;
     let format = match a.format {
         ExportFormatArg::Msgpack => ExportFormat::Msgpack,
         ExportFormatArg::Jsonl => ExportFormat::Jsonl,
@@ -267,12 +310,53 @@ pub fn export(a: ExportArgs) -> CmdResult {
     Ok(())
 }
 
+/// `--out FILE` must name a file in an existing directory: that is bad input (exit 2), found
+/// before the store is opened.
+fn check_out_dir(out: &Path) -> Result<(), Failure> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if out.file_name().is_none() {
+        return Err(Failure::BadInput(anyhow!(
+            "--out {}: name a file, not a directory",
+            out.display()
+        )));
+    }
+    match std::fs::metadata(parent) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Failure::BadInput(anyhow!(
+            "--out {}: {} is not a directory",
+            out.display(),
+            parent.display()
+        ))),
+        Err(_) => Err(Failure::BadInput(anyhow!(
+            "--out {}: directory {} does not exist (create it first)",
+            out.display(),
+            parent.display()
+        ))),
+    }
+}
+
 /// `vigil import`.
 pub fn import(a: ImportArgs) -> CmdResult {
     let file = std::fs::File::open(&a.input)
-        .map_err(|e| Failure::BadInput(anyhow!("{}: {e}", a.input.display())))?;
-    let store = open(&a.data, &a.key_file, true)?;
-    let s = store.import_msgpack(file, &a.input).map_err(classify)?;
+        .map_err(|e| Failure::BadInput(anyhow!("{}: {}", a.input.display(), e.kind())))?;
+    let opts = StoreOptions {
+        key_file: a.key_file.clone(),
+        ..StoreOptions::default()
+    };
+    let s = Store::import_into(&log_dir(&a.data), opts, file, &a.input).map_err(|e| match e {
+        StoreError::Corrupt { .. } => Failure::BadInput(e.into()),
+        e => classify(e),
+    })?;
+    if !s.trailer {
+        eprintln!(
+            "note: {} is a version 1 export without a trailer: every record checked, but a cut \
+             at a record boundary cannot be detected (re-export with this vigil to get one)",
+            a.input.display()
+        );
+    }
     eprintln!(
         "imported {} records (seq {}..={}) into {}, head {}",
         s.count,
@@ -281,5 +365,77 @@ pub fn import(a: ImportArgs) -> CmdResult {
         a.data.display(),
         hex::encode(s.head)
     );
+    Ok(())
+}
+
+fn describe_recovery(r: &Recovery) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((f, l)) = r.reapplied {
+        out.push(format!(
+            "re-apply seqs {f}..={l} ({} acknowledged records) from the journal to sled, which \
+             held the log up to seq {}",
+            r.reapplied_count(),
+            r.sled_last_seq
+        ));
+    }
+    if r.strays_removed > 0 {
+        out.push(format!(
+            "remove {} sled keys beyond the head (an unacknowledged batch a crash cut short)",
+            r.strays_removed
+        ));
+    }
+    if r.checkpointed {
+        out.push("make sled durable and empty the journal (checkpoint)".into());
+    }
+    out
+}
+
+/// `vigil repair`: open the store for writing, which brings it to its last acknowledged state
+/// (re-applies the journal, removes what a crash left beyond the head), and record what was
+/// done as a `StoreRepaired` event. With `--dry-run`, only say what it would do.
+pub fn repair(a: RepairArgs) -> CmdResult {
+    if a.dry_run {
+        let store = open(&a.data, &a.key_file, Access::Read)?;
+        let r = store.recovery();
+        if r.is_clean() {
+            println!("{}: nothing to repair (last seq {})", a.data.display(), store.last_seq());
+        } else {
+            println!("{}: a repair would", a.data.display());
+            for line in describe_recovery(&r) {
+                println!("  - {line}");
+            }
+            println!("run `vigil repair --data {}` to do it", a.data.display());
+        }
+        return Ok(());
+    }
+    let store = open(&a.data, &a.key_file, Access::Write)?;
+    let r = store.recovery();
+    if r.is_clean() {
+        println!("{}: nothing to repair (last seq {})", a.data.display(), store.last_seq());
+        return Ok(());
+    }
+    let (first, last) = r.reapplied.unzip();
+    let ev = NewEvent::new(
+        now_micros(),
+        Source::Ops,
+        kinds::StoreRepaired {
+            sled_last_seq: r.sled_last_seq,
+            reapplied_first: first,
+            reapplied_last: last,
+            reapplied: r.reapplied_count(),
+            strays_removed: r.strays_removed,
+            last_seq: store.last_seq(),
+        },
+    );
+    let env = store
+        .append(&[ev], &ClassPolicy::default())
+        .map_err(classify)?;
+    println!("{}: repaired", a.data.display());
+    for line in describe_recovery(&r) {
+        println!("  - did: {line}");
+    }
+    if let Some(e) = env.first() {
+        println!("recorded as StoreRepaired at seq {}", e.seq);
+    }
     Ok(())
 }
