@@ -37,12 +37,18 @@ pub enum StoreError {
     },
     /// The key file is missing, has the wrong size, is readable by group or others, or does
     /// not match the key the store was created with.
-    #[error("key file {path}: {problem}")]
+    #[error("{}", match needed_by {
+        Some(dir) => format!("{}: {problem}", dir.display()),
+        None => format!("key file {}: {problem}", path.display()),
+    })]
     KeyFile {
-        /// The key file (or the store's marker file when a key is missing).
+        /// The key file (the store's marker file when a key is missing).
         path: PathBuf,
         /// What is wrong with it.
         problem: String,
+        /// Set when no key file was given for a keyed store: the store directory, which the
+        /// message names instead of calling the marker a key file.
+        needed_by: Option<PathBuf>,
     },
     /// The stored data is inconsistent at `seq`. Run `vigil verify` for the full report; restore
     /// from a backup or an export.
@@ -109,13 +115,6 @@ pub enum StoreError {
         /// What is wrong.
         what: String,
     },
-    /// A keyed store was opened without its key file. Pass the key file the store was created
-    /// with (`--key-file`, or the config's key file setting).
-    #[error("{dir}: this store is keyed; pass its key file (--key-file, or the config's key file setting)")]
-    KeyNeeded {
-        /// The store directory.
-        dir: PathBuf,
-    },
     /// The store was opened read-only (`verify`, `audit`, `export`, `replay`, `timelapse`) and
     /// something asked it to write. Use a command that writes (`vigil repair`, `vigil start`).
     #[error("{path}: the store is open read-only; nothing was written")]
@@ -174,7 +173,6 @@ impl StoreError {
                 | StoreError::NotAStore { .. }
                 | StoreError::Foreign { .. }
                 | StoreError::KeyFile { .. }
-                | StoreError::KeyNeeded { .. }
                 | StoreError::Corrupt { .. }
                 | StoreError::TooLarge { .. }
                 | StoreError::BadQuery(_)

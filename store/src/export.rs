@@ -326,6 +326,8 @@ struct ExportReader<'a, R: BufRead> {
     count: u64,
     version: u64,
     trailer: bool,
+    /// Reading the trailer (errors then name the last record's seq).
+    in_trailer: bool,
 }
 
 impl<'a, R: BufRead> ExportReader<'a, R> {
@@ -336,9 +338,21 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
 
     /// A read error at `seq`: the file ending there is a cut, said so; else `what`.
     fn read_bad(&mut self, seq: Option<u64>, what: String) -> StoreError {
+        let seq = if self.in_trailer {
+            Some(self.next_seq - 1)
+        } else {
+            seq
+        };
         if self.at_eof() {
-            let at = seq.map_or_else(|| "in its header".to_string(), |s| format!("in the middle of the record at seq {s}"));
-            return self.bad(seq, format!("the export is cut {at} (the file ends there; it is incomplete)"));
+            let at = match seq {
+                _ if self.in_trailer => "in its trailer".to_string(),
+                None => "in its header".to_string(),
+                Some(s) => format!("in the middle of the record at seq {s}"),
+            };
+            return self.bad(
+                seq,
+                format!("the export is cut {at} (the file ends there; it is incomplete)"),
+            );
         }
         self.bad(seq, what)
     }
@@ -362,6 +376,7 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
             count: 0,
             version: EXPORT_VERSION,
             trailer: false,
+            in_trailer: false,
         };
         if me.at_eof() {
             return Err(me.bad(None, "empty file, not a vigil export"));
@@ -544,21 +559,23 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
     /// The rest of the trailer map of `n` fields (its first key read): it must agree with the
     /// records read.
     fn read_trailer(&mut self, n: u32) -> Result<(), StoreError> {
+        self.in_trailer = true;
+        let last = Some(self.next_seq - 1);
         let count = self.read_uint(None, "trailer count")?;
         let (mut last_seq, mut head) = (None, None);
         for _ in 1..n {
             match self.read_str(None)?.as_str() {
                 "last_seq" => last_seq = Some(self.read_uint(None, "trailer last_seq")?),
                 "head" => head = Some(self.read_hash(None, "trailer head")?),
-                other => return Err(self.bad(None, format!("unknown trailer field `{other}`"))),
+                other => return Err(self.bad(last, format!("unknown trailer field `{other}`"))),
             }
         }
         let (Some(last_seq), Some(head)) = (last_seq, head) else {
-            return Err(self.bad(None, "the trailer lacks last_seq or head"));
+            return Err(self.bad(last, "the trailer lacks last_seq or head"));
         };
         if count != self.count || last_seq != self.next_seq - 1 {
             return Err(self.bad(
-                None,
+                last,
                 format!(
                     "the trailer says {count} records up to seq {last_seq} but the file holds {} \
                      up to seq {}: records are missing",
@@ -569,10 +586,11 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
         }
         if head != self.prev {
             return Err(self.bad(
-                None,
+                last,
                 "the trailer's head is not the hash of the last record",
             ));
         }
+        self.in_trailer = false;
         self.trailer = true;
         Ok(())
     }

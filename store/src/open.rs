@@ -71,6 +71,7 @@ pub fn read_key(path: &Path) -> Result<Key, StoreError> {
     let problem = |p: String| StoreError::KeyFile {
         path: path.to_path_buf(),
         problem: p,
+        needed_by: None,
     };
     let meta = fs::metadata(path).map_err(|e| problem(e.to_string()))?;
     if !meta.is_file() {
@@ -150,11 +151,16 @@ fn check_key(dir: &Path, marker: &Marker, key: Option<(&Path, &Key)>) -> Result<
                 Err(StoreError::KeyFile {
                     path: path.to_path_buf(),
                     problem: format!("not the key the store {} was created with", dir.display()),
+                    needed_by: None,
                 })
             }
         }
-        (Some(_), None) => Err(StoreError::KeyNeeded {
-            dir: dir.to_path_buf(),
+        (Some(_), None) => Err(StoreError::KeyFile {
+            path: dir.join(MARKER),
+            problem: "this store is keyed; pass its key file (--key-file, or the config's key \
+                      file setting)"
+                .into(),
+            needed_by: Some(dir.to_path_buf()),
         }),
         (None, Some((path, _))) => Err(StoreError::KeyFile {
             path: path.to_path_buf(),
@@ -162,6 +168,7 @@ fn check_key(dir: &Path, marker: &Marker, key: Option<(&Path, &Key)>) -> Result<
                 "the store {} was created without a key; remove the key file setting",
                 dir.display()
             ),
+            needed_by: None,
         }),
     }
 }
