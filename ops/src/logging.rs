@@ -25,8 +25,9 @@ pub fn init(filter: Option<&str>, format: LogFormat) {
         }),
         // sled logs its I/O errors in Rust's debug format; the store reports each of them as
         // its own error (what, where, what to do), so sled stays quiet unless asked for.
-        None => EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("info,sled=off")),
+        None => {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sled=off"))
+        }
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

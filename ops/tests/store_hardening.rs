@@ -79,7 +79,13 @@ fn crash_load(dir: &Path, n: u64, batch: usize) -> u64 {
 }
 
 fn no_rust_internals(err: &str) {
-    for bad in ["panicked at", "backtrace", "Os {", "Inline(", "RUST_BACKTRACE"] {
+    for bad in [
+        "panicked at",
+        "backtrace",
+        "Os {",
+        "Inline(",
+        "RUST_BACKTRACE",
+    ] {
         assert!(!err.contains(bad), "`{bad}` reached the user: {err}");
     }
 }
@@ -96,17 +102,31 @@ fn a_store_whose_sled_log_was_deleted_never_opens_as_empty() {
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "{}{err}", stdout_of(&out));
     assert!(
-        err.contains("the store's sled log is missing, but vigil.journal says the store held records"),
+        err.contains(
+            "the store's sled log is missing, but vigil.journal says the store held records"
+        ),
         "{err}"
     );
     assert!(!stdout_of(&out).contains("result     ok"));
     let out = run(&["audit", "--data", s(&dir)]);
     assert_ne!(out.status.code(), Some(0), "{}", stdout_of(&out));
-    assert!(stderr_of(&out).contains("sled log is missing"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("sled log is missing"),
+        "{}",
+        stderr_of(&out)
+    );
     let out = run(&["load", "--data", s(&dir), "--events", "1"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("sled log is missing"), "{}", stderr_of(&out));
-    assert_eq!(snapshot(&dir), before, "no new sled database, nothing touched");
+    assert!(
+        stderr_of(&out).contains("sled log is missing"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "no new sled database, nothing touched"
+    );
     assert!(!dir.join("log/sled").exists());
 }
 
@@ -124,7 +144,10 @@ fn verify_audit_and_export_change_no_byte_and_repair_records_what_it_did() {
         "verify sees every acknowledged event: {report}"
     );
     let pending = report["journal_pending"].clone();
-    assert!(pending.is_array(), "the journal holds batches sled lacks: {report}");
+    assert!(
+        pending.is_array(),
+        "the journal holds batches sled lacks: {report}"
+    );
     let out = run(&["verify", "--data", s(&dir)]);
     assert!(
         stdout_of(&out).contains("acknowledged, read from the journal (sled does not hold them yet; `vigil repair` or `vigil start` writes them to sled)"),
@@ -134,27 +157,61 @@ fn verify_audit_and_export_change_no_byte_and_repair_records_what_it_did() {
     let out = run(&["audit", "--data", s(&dir)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let export = tmp.path().join("x.msgpack");
-    let out = run(&["export", "--data", s(&dir), "--format", "msgpack", "--out", s(&export)]);
+    let out = run(&[
+        "export",
+        "--data",
+        s(&dir),
+        "--format",
+        "msgpack",
+        "--out",
+        s(&export),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let out = run(&["repair", "--data", s(&dir), "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(stdout_of(&out).contains("a repair would"), "{}", stdout_of(&out));
-    assert!(stdout_of(&out).contains("from the journal to sled"), "{}", stdout_of(&out));
-    assert_eq!(snapshot(&dir), before, "read-only commands changed the store");
+    assert!(
+        stdout_of(&out).contains("a repair would"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert!(
+        stdout_of(&out).contains("from the journal to sled"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "read-only commands changed the store"
+    );
 
     let out = run(&["repair", "--data", s(&dir)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let said = stdout_of(&out);
-    assert!(said.contains("repaired") && said.contains("did: re-apply seqs"), "{said}");
+    assert!(
+        said.contains("repaired") && said.contains("did: re-apply seqs"),
+        "{said}"
+    );
     assert!(said.contains("recorded as StoreRepaired at seq"), "{said}");
     let (code, after, err) = verify_json(&dir, &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(after["last_seq"], report["last_seq"].as_u64().expect("seq") + 1);
+    assert_eq!(
+        after["last_seq"],
+        report["last_seq"].as_u64().expect("seq") + 1
+    );
     assert!(after["journal_pending"].is_null(), "{after}");
     let out = run(&["audit", "--data", s(&dir), "--kind", "StoreRepaired"]);
-    assert!(stdout_of(&out).contains("StoreRepaired"), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).contains("StoreRepaired"),
+        "{}",
+        stdout_of(&out)
+    );
     let out = run(&["repair", "--data", s(&dir)]);
-    assert!(stdout_of(&out).contains("nothing to repair"), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).contains("nothing to repair"),
+        "{}",
+        stdout_of(&out)
+    );
 }
 
 #[test]
@@ -204,7 +261,9 @@ fn a_damaged_journal_is_blamed_on_the_journal() {
     // Damage the body of the journal's last frames (the header of each is left intact).
     let path = dir.join("log/vigil.journal");
     let mut bytes = std::fs::read(&path).expect("read journal");
-    let ends: Vec<usize> = (0..bytes.len() - 4).filter(|&i| &bytes[i..i + 4] == b"VJF1").collect();
+    let ends: Vec<usize> = (0..bytes.len() - 4)
+        .filter(|&i| &bytes[i..i + 4] == b"VJF1")
+        .collect();
     let last = *ends.last().expect("a frame");
     bytes[last + 40] ^= 0xff;
     std::fs::write(&path, &bytes).expect("write journal");
@@ -212,9 +271,18 @@ fn a_damaged_journal_is_blamed_on_the_journal() {
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     no_rust_internals(&err);
-    assert!(err.contains("vigil.journal is damaged: its frame at byte offset"), "{err}");
-    assert!(err.contains(&format!("but seq {acked} was acknowledged")), "{err}");
-    assert!(!err.contains("sled/db"), "journal damage blamed on sled: {err}");
+    assert!(
+        err.contains("vigil.journal is damaged: its frame at byte offset"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("but seq {acked} was acknowledged")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("sled/db"),
+        "journal damage blamed on sled: {err}"
+    );
 }
 
 fn keyfile(dir: &Path, name: &str, byte: u8) -> PathBuf {
@@ -233,19 +301,38 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
     load(&src, 120, 40, &["--key-file", s(&good)]);
     let export = tmp.path().join("x.msgpack");
     let out = run(&[
-        "export", "--data", s(&src), "--format", "msgpack", "--out", s(&export), "--key-file",
+        "export",
+        "--data",
+        s(&src),
+        "--format",
+        "msgpack",
+        "--out",
+        s(&export),
+        "--key-file",
         s(&good),
     ]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let target = tmp.path().join("copy");
-    let out = run(&["import", "--data", s(&target), "--in", s(&export), "--key-file", s(&wrong)]);
+    let out = run(&[
+        "import",
+        "--data",
+        s(&target),
+        "--in",
+        s(&export),
+        "--key-file",
+        s(&wrong),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert!(
         stderr_of(&out).contains("hash mismatch: hash is not keyed BLAKE3 of the record (altered, or another key) (record seq 1)"),
         "{}",
         stderr_of(&out)
     );
-    assert!(!target.exists(), "a refused import left {}", target.display());
+    assert!(
+        !target.exists(),
+        "a refused import left {}",
+        target.display()
+    );
     let names: Vec<_> = std::fs::read_dir(tmp.path())
         .expect("ls")
         .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
@@ -256,20 +343,41 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
     std::fs::write(&garbage, b"\x93not an export at all").expect("write");
     let out = run(&["import", "--data", s(&target), "--in", s(&garbage)]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("not a vigil export"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("not a vigil export"),
+        "{}",
+        stderr_of(&out)
+    );
     assert!(!target.exists(), "garbage left an empty store");
 
-    let out = run(&["import", "--data", s(&target), "--in", s(&export), "--key-file", s(&good)]);
+    let out = run(&[
+        "import",
+        "--data",
+        s(&target),
+        "--in",
+        s(&export),
+        "--key-file",
+        s(&good),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let (code, report, err) = verify_json(&target, &["--key-file", s(&good)]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(report["last_seq"], 120);
     // A store with records is refused, untouched.
     let before = snapshot(&target);
-    let out = run(&["import", "--data", s(&target), "--in", s(&export), "--key-file", s(&good)]);
+    let out = run(&[
+        "import",
+        "--data",
+        s(&target),
+        "--in",
+        s(&export),
+        "--key-file",
+        s(&good),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr_of(&out).contains("import needs an empty store, this one already holds events up to seq 120"),
+        stderr_of(&out)
+            .contains("import needs an empty store, this one already holds events up to seq 120"),
         "{}",
         stderr_of(&out)
     );
@@ -291,7 +399,15 @@ fn a_cut_export_is_refused_by_import_and_the_python_verifier() {
     let dir = tmp.path().join("data");
     load(&dir, 50, 10, &[]);
     let export = tmp.path().join("x.msgpack");
-    let out = run(&["export", "--data", s(&dir), "--format", "msgpack", "--out", s(&export)]);
+    let out = run(&[
+        "export",
+        "--data",
+        s(&dir),
+        "--format",
+        "msgpack",
+        "--out",
+        s(&export),
+    ]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let bytes = std::fs::read(&export).expect("read");
     // Where the trailer starts: the fixmap(3) + fixstr "vigil_export_end".
@@ -371,10 +487,24 @@ fn an_old_export_without_a_trailer_is_read_and_said_to_be_unchecked() {
     std::fs::write(&middle, &buf[..buf.len() - 7]).expect("write");
     let out = python(&[s(&middle)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_of(&out).contains("cut in the middle of the record at seq 5"), "{}", stderr_of(&out));
-    let out = run(&["import", "--data", s(&tmp.path().join("t2")), "--in", s(&middle)]);
+    assert!(
+        stderr_of(&out).contains("cut in the middle of the record at seq 5"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = run(&[
+        "import",
+        "--data",
+        s(&tmp.path().join("t2")),
+        "--in",
+        s(&middle),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("cut in the middle of the record at seq 5"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("cut in the middle of the record at seq 5"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]
@@ -383,11 +513,19 @@ fn export_to_a_missing_directory_is_bad_input() {
     let dir = tmp.path().join("data");
     load(&dir, 5, 5, &[]);
     let out = run(&[
-        "export", "--data", s(&dir), "--format", "jsonl", "--out", "/nonexistent/dir/x",
+        "export",
+        "--data",
+        s(&dir),
+        "--format",
+        "jsonl",
+        "--out",
+        "/nonexistent/dir/x",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert!(
-        stderr_of(&out).contains("--out /nonexistent/dir/x: directory /nonexistent/dir does not exist (create it first)"),
+        stderr_of(&out).contains(
+            "--out /nonexistent/dir/x: directory /nonexistent/dir does not exist (create it first)"
+        ),
         "{}",
         stderr_of(&out)
     );
@@ -398,12 +536,19 @@ fn a_damaged_sled_conf_is_named_as_such() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
     load(&dir, 5, 5, &[]);
-    std::fs::write(dir.join("log/sled/conf"), b"\xff\xfe\x00garbage-garbage\x01\x02\x03\x04").expect("w");
+    std::fs::write(
+        dir.join("log/sled/conf"),
+        b"\xff\xfe\x00garbage-garbage\x01\x02\x03\x04",
+    )
+    .expect("w");
     let out = run(&["verify", "--data", s(&dir)]);
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(!err.contains("earlier than 0.29"), "{err}");
-    assert!(err.contains("sled/conf is damaged or not sled's (sled cannot parse it)"), "{err}");
+    assert!(
+        err.contains("sled/conf is damaged or not sled's (sled cannot parse it)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -415,9 +560,14 @@ fn a_keyed_store_without_its_key_names_the_store_not_a_key_file() {
     let out = run(&["verify", "--data", s(&dir)]);
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(!err.contains("key file") || !err.contains("VIGIL-STORE"), "{err}");
     assert!(
-        err.contains("this store is keyed; pass its key file (--key-file, or the config's key file setting)"),
+        !err.contains("key file") || !err.contains("VIGIL-STORE"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "this store is keyed; pass its key file (--key-file, or the config's key file setting)"
+        ),
         "{err}"
     );
 }
@@ -461,7 +611,15 @@ fn a_full_disk_rolls_the_failed_batch_back_and_verify_still_reads() {
     let filler = fs.0.join("old-export.msgpack");
     std::fs::write(&filler, vec![7u8; 3 << 20]).expect("filler");
     let out = vigil()
-        .args(["load", "--data", s(&dir), "--events", "10000000", "--batch", "100"])
+        .args([
+            "load",
+            "--data",
+            s(&dir),
+            "--events",
+            "10000000",
+            "--batch",
+            "100",
+        ])
         .arg("--print-acks")
         .output()
         .expect("load runs");
@@ -476,7 +634,10 @@ fn a_full_disk_rolls_the_failed_batch_back_and_verify_still_reads() {
     assert_eq!(err.matches("disk full").count(), 1, "said once: {err}");
     // Where: the store file that could not be written.
     let at = format!("vigil: {}", dir.join("log").display());
-    assert!(err.starts_with(&at) && err.contains(": disk full: "), "{err}");
+    assert!(
+        err.starts_with(&at) && err.contains(": disk full: "),
+        "{err}"
+    );
     assert!(
         err.contains(&format!(
             "seqs {}..={} were not stored (rolled back; sending them again duplicates nothing)",

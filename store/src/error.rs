@@ -96,7 +96,9 @@ pub enum StoreError {
     BadQuery(String),
     /// A previous append failed half-way (I/O error); the store refuses further appends until
     /// it is reopened, which recovers the last durable state.
-    #[error("{path}: an append at seq {seq} failed: {detail}; reopen the store before appending again")]
+    #[error(
+        "{path}: an append at seq {seq} failed: {detail}; reopen the store before appending again"
+    )]
     Poisoned {
         /// The sled directory.
         path: PathBuf,

@@ -175,7 +175,10 @@ fn read_frames(data: &[u8], key: Option<&Key>) -> (Vec<Frame>, usize, Option<Dam
         }
         let first_seq = u64_at(h, 8)?;
         let count = u64::from(u32_at(h, 16)?);
-        let next = frames.last().and_then(|f| f.records.last()).map(|r| r.seq + 1);
+        let next = frames
+            .last()
+            .and_then(|f| f.records.last())
+            .map(|r| r.seq + 1);
         (count > 0 && next.is_none_or(|n| n == first_seq)).then(|| DamagedFrame {
             offset: at as u64,
             first_seq,

@@ -23,9 +23,9 @@ pub use error::{BatchOutcome, StoreError};
 pub use export::{
     envelope_json, write_header, write_record, ExportFormat, ExportSummary, EXPORT_VERSION,
 };
+pub use journal::JOURNAL;
 pub use keys::BUCKET_US;
 pub use open::{read_key, LOCK, MARKER, SLED, WATERMARK};
-pub use journal::JOURNAL;
 pub use query::{Page, Query};
 pub use scan::{RawRecord, RawScan, Scan};
 pub use store::{Recovery, Store, MAX_RECORD};

@@ -244,7 +244,10 @@ pub fn prepare(dir: &Path, create: bool, key: Option<(&Path, &Key)>) -> Result<F
 /// Check `dir` for a read-only open: it must be a store (marker present, nothing foreign),
 /// the key must match, and its lock must be free. Creates nothing: the lock is taken only
 /// when `vigil.lock` already exists (opened read-only; `flock` does not change the file).
-pub fn prepare_read_only(dir: &Path, key: Option<(&Path, &Key)>) -> Result<Option<File>, StoreError> {
+pub fn prepare_read_only(
+    dir: &Path,
+    key: Option<(&Path, &Key)>,
+) -> Result<Option<File>, StoreError> {
     match fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {

@@ -296,7 +296,9 @@ impl Store {
                 .open(&wm_path)
                 .map_err(|e| StoreError::io(&wm_path, e))?;
             let mut buf = [0u8; 48];
-            let n = f.read_at(&mut buf, 0).map_err(|e| StoreError::io(&wm_path, e))?;
+            let n = f
+                .read_at(&mut buf, 0)
+                .map_err(|e| StoreError::io(&wm_path, e))?;
             (Some(f), buf[..n].to_vec())
         };
         Self::check_watermark(
@@ -452,8 +454,7 @@ impl Store {
         let Some((seq, hash)) = watermark_decode(wm) else {
             return Ok(());
         };
-        if let Some((jpath, d)) = damaged.filter(|(_, d)| seq > st.last_seq && d.first_seq <= seq)
-        {
+        if let Some((jpath, d)) = damaged.filter(|(_, d)| seq > st.last_seq && d.first_seq <= seq) {
             return Err(corrupt(
                 jpath,
                 st.last_seq + 1,

@@ -772,3 +772,121 @@ fn large_time_range_pages_match_a_brute_force_filter() {
         assert_eq!(Some(e), all.get(e.seq as usize - 1));
     }
 }
+
+/// Every file under `dir` with its bytes and modification time.
+fn file_states(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("read_dir") {
+            let e = e.expect("entry");
+            let m = e.metadata().expect("meta");
+            if m.is_dir() {
+                stack.push(e.path());
+                out.push((e.path(), Vec::new(), m.modified().expect("mtime")));
+            } else {
+                let bytes = fs::read(e.path()).expect("read");
+                out.push((e.path(), bytes, m.modified().expect("mtime")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_read_only_open_of_a_crashed_store_sees_the_journal_and_writes_nothing() {
+    let d = tmp();
+    let snaps = tmp();
+    let at100 = snaps.path().join("at100");
+    let policy = ClassPolicy::default();
+    let mut rng = Rng(11);
+    {
+        let s = open(d.path());
+        s.append(&events(&mut rng, 100, T0, 1), &policy)
+            .expect("append");
+    }
+    copy_store(d.path(), &at100);
+    let (j, w) = {
+        let s = open(d.path());
+        s.append(&events(&mut rng, 40, T0 + HOUR, 1), &policy)
+            .expect("append");
+        (
+            fs::read(d.path().join(journal::JOURNAL)).expect("journal"),
+            fs::read(d.path().join(open::WATERMARK)).expect("wm"),
+        )
+    };
+    let crashed = snaps.path().join("crashed");
+    copy_store(&at100, &crashed);
+    fs::write(crashed.join(journal::JOURNAL), &j).expect("write");
+    fs::write(crashed.join(open::WATERMARK), &w).expect("write");
+    let _ = fs::remove_file(crashed.join(open::LOCK));
+    let before = file_states(&crashed);
+    {
+        let s = Store::open(&crashed, StoreOptions::existing()).expect("read-only open");
+        assert!(s.is_read_only());
+        assert_eq!(
+            s.last_seq(),
+            140,
+            "the journal's acknowledged batches are seen"
+        );
+        assert!(s.verify().is_ok(), "{:?}", s.verify());
+        assert_eq!(s.scan(1).count(), 140);
+        let r = s.recovery();
+        assert_eq!((r.sled_last_seq, r.reapplied), (100, Some((101, 140))));
+        let err = s
+            .append(&events(&mut rng, 1, T0, 1), &policy)
+            .expect_err("read-only");
+        assert!(matches!(err, StoreError::ReadOnly { .. }), "{err}");
+        assert!(matches!(s.checkpoint(), Err(StoreError::ReadOnly { .. })));
+        let out = snaps.path().join("x.msgpack");
+        let sum = s.export(ExportFormat::Msgpack, &out, 1).expect("export");
+        assert_eq!((sum.count, sum.trailer), (140, true));
+    }
+    assert_eq!(
+        file_states(&crashed),
+        before,
+        "a read-only open changed the store"
+    );
+    assert!(!crashed.join(open::LOCK).exists(), "no lock file created");
+    // A writing open re-applies and says so.
+    let s = open(&crashed);
+    assert_eq!(s.recovery().reapplied, Some((101, 140)));
+    drop(s);
+    assert!(open(&crashed).recovery().is_clean());
+}
+
+#[test]
+fn sled_read_errors_name_the_file_and_the_offset_not_rust_debug_format() {
+    let e = sled::Error::Corruption {
+        at: Some(sled::DiskPtr::Inline(4_437_109)),
+        bt: (),
+    };
+    assert_eq!(
+        crate::error::describe_sled(Path::new("/st/log/sled"), &e),
+        "/st/log/sled/db is damaged: sled found corrupt data at byte offset 4437109 of its log file `db`"
+    );
+    assert_eq!(
+        crate::error::read_failure_advice(1, 901, 2000),
+        "the log is readable up to seq 900, seqs 901..=2000 cannot be read; export what is \
+         readable (`vigil export`), then restore sled/ from a backup or import an export into a \
+         new directory"
+    );
+    let full = StoreError::io(
+        "/st/log/vigil.journal",
+        std::io::Error::from_raw_os_error(28),
+    )
+    .with_batch(1801, 1900, true);
+    let msg = full.to_string();
+    assert!(
+        msg.starts_with("/st/log/vigil.journal: disk full: "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(
+            "seqs 1801..=1900 were not stored (rolled back; sending them again duplicates nothing)"
+        ),
+        "{msg}"
+    );
+    assert!(!msg.contains("Os {"), "{msg}");
+}

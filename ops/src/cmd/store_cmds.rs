@@ -398,7 +398,11 @@ pub fn repair(a: RepairArgs) -> CmdResult {
         let store = open(&a.data, &a.key_file, Access::Read)?;
         let r = store.recovery();
         if r.is_clean() {
-            println!("{}: nothing to repair (last seq {})", a.data.display(), store.last_seq());
+            println!(
+                "{}: nothing to repair (last seq {})",
+                a.data.display(),
+                store.last_seq()
+            );
         } else {
             println!("{}: a repair would", a.data.display());
             for line in describe_recovery(&r) {
@@ -411,7 +415,11 @@ pub fn repair(a: RepairArgs) -> CmdResult {
     let store = open(&a.data, &a.key_file, Access::Write)?;
     let r = store.recovery();
     if r.is_clean() {
-        println!("{}: nothing to repair (last seq {})", a.data.display(), store.last_seq());
+        println!(
+            "{}: nothing to repair (last seq {})",
+            a.data.display(),
+            store.last_seq()
+        );
         return Ok(());
     }
     let (first, last) = r.reapplied.unzip();
