@@ -106,7 +106,19 @@ impl Walker {
     }
 
     fn load(&mut self) -> Result<bool, StoreError> {
-        let Some(item) = self.iter.next() else {
+        let iter = &mut self.iter;
+        let next = crate::quiet::quietly(|| iter.next()).map_err(|msg| {
+            let at = self.expect_seq.unwrap_or(self.from);
+            self.corrupt(
+                at,
+                format!(
+                    "{} is damaged: sled panicked while reading it ({msg}); {}",
+                    self.path.join("db").display(),
+                    crate::error::read_failure_advice(self.from.min(at), at, self.last)
+                ),
+            )
+        })?;
+        let Some(item) = next else {
             if let Some(s) = self.expect_seq.filter(|&s| s <= self.last) {
                 return Err(self.corrupt(s, "gap: the log ends before the head".into()));
             }
