@@ -78,6 +78,21 @@ fn crash_load(dir: &Path, n: u64, batch: usize) -> u64 {
     last
 }
 
+/// [`crash_load`] into a fresh directory under `base` until the crash left the last acked
+/// batch only in the journal (sled flushes every 500 ms, so a slow machine may need another
+/// try); returns the directory and the last printed ack.
+fn crash_with_journal_pending(base: &Path, n: u64) -> (PathBuf, u64) {
+    for attempt in 0..5 {
+        let dir = base.join(format!("data-{attempt}"));
+        let acked = crash_load(&dir, n, 10);
+        let (_, report, _) = verify_json(&dir, &[]);
+        if report["journal_pending"][1].as_u64() >= Some(acked) {
+            return (dir, acked);
+        }
+    }
+    panic!("five kill -9 runs all left sled holding every acked batch");
+}
+
 fn no_rust_internals(err: &str) {
     for bad in [
         "panicked at",
@@ -133,8 +148,7 @@ fn a_store_whose_sled_log_was_deleted_never_opens_as_empty() {
 #[test]
 fn verify_audit_and_export_change_no_byte_and_repair_records_what_it_did() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    let acked = crash_load(&dir, 200, 10);
+    let (dir, acked) = crash_with_journal_pending(tmp.path(), 200);
     let before = snapshot(&dir);
 
     let (code, report, err) = verify_json(&dir, &[]);
@@ -256,8 +270,7 @@ fn a_flipped_byte_in_sled_is_located_without_rust_internals() {
 #[test]
 fn a_damaged_journal_is_blamed_on_the_journal() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    let acked = crash_load(&dir, 300, 10);
+    let (dir, acked) = crash_with_journal_pending(tmp.path(), 300);
     // Damage the body of the journal's last frames (the header of each is left intact).
     let path = dir.join("log/vigil.journal");
     let mut bytes = std::fs::read(&path).expect("read journal");

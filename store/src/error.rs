@@ -183,8 +183,8 @@ impl StoreError {
         )
     }
 
-    /// The first seq of the append this error ended, when there was one and its outcome is
-    /// reported (see [`BatchOutcome`]).
+    /// What became of the append this error ended, when its outcome is reported (see
+    /// [`BatchOutcome`]).
     pub fn batch(&self) -> Option<&BatchOutcome> {
         match self {
             StoreError::DiskFull { batch, .. } => batch.as_ref(),
@@ -229,7 +229,7 @@ impl StoreError {
                 seq: 0,
                 what: format!(
                     "{} is damaged: sled found corrupt data {}",
-                    path.display(),
+                    path.join("db").display(),
                     disk_ptr(at)
                 ),
                 path,

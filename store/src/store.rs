@@ -650,7 +650,7 @@ impl Store {
             return Err(StoreError::Poisoned {
                 path: self.sled_dir.clone(),
                 seq,
-                detail: "an earlier append failed".into(),
+                detail: "appends are refused since then".into(),
             });
         }
         Ok(self.state())
@@ -859,7 +859,7 @@ impl Store {
             return Err(StoreError::Poisoned {
                 path: self.sled_dir.clone(),
                 seq,
-                detail: "an earlier append failed".into(),
+                detail: "appends are refused since then".into(),
             });
         }
         let Some(journal) = w.journal.as_mut() else {
