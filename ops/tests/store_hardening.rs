@@ -268,6 +268,25 @@ fn a_flipped_byte_in_sled_is_located_without_rust_internals() {
 }
 
 #[test]
+fn a_sled_log_of_garbage_names_what_was_acknowledged() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    load(&dir, 300, 50, &[]);
+    let mut rng = Rng(0x5EED);
+    let garbage: Vec<u8> = (0..100_000).map(|_| rng.next_u64() as u8).collect();
+    std::fs::write(dir.join("log/sled/db"), garbage).expect("write");
+    let before = snapshot(&dir);
+    let out = run(&["verify", "--data", s(&dir)]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    no_rust_internals(&err);
+    assert!(err.contains("sled/db"), "{err}");
+    assert!(err.contains("no record can be read"), "{err}");
+    assert!(err.contains("300"), "the acknowledged seq is named: {err}");
+    assert_eq!(snapshot(&dir), before, "verify changed the damaged store");
+}
+
+#[test]
 fn a_damaged_journal_is_blamed_on_the_journal() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (dir, acked) = crash_with_journal_pending(tmp.path(), 300);

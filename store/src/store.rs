@@ -220,6 +220,15 @@ fn open_sled(config: &sled::Config, sled_dir: &Path) -> Result<sled::Db, StoreEr
     }
 }
 
+/// "the log is readable up to seq N", or that nothing is.
+fn readable(st: &ChainState) -> String {
+    if st.last_seq >= st.base_seq {
+        format!("the log is readable up to seq {}", st.last_seq)
+    } else {
+        "no record can be read".into()
+    }
+}
+
 fn corrupt(path: &Path, seq: u64, what: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         path: path.to_path_buf(),
@@ -255,7 +264,26 @@ impl Store {
             .path(&sled_path)
             .cache_capacity(opts.cache_bytes)
             .flush_every_ms(if opts.read_only { None } else { Some(500) });
-        let db = open_sled(&config, &sled_dir)?;
+        let db = open_sled(&config, &sled_dir).map_err(|e| match e {
+            // sled could not open at all: say what was acknowledged, so the loss is named.
+            StoreError::Corrupt { path, seq, what } => {
+                let wm_path = dir.join(WATERMARK);
+                let acked = fs::read(&wm_path)
+                    .ok()
+                    .and_then(|b| watermark_decode(&b))
+                    .map(|(s, _)| s)
+                    .filter(|&s| s > 0);
+                let what = match acked {
+                    Some(s) => format!(
+                        "{what}; no record can be read, seqs up to {s} were acknowledged ({} says so)",
+                        wm_path.display()
+                    ),
+                    None => what,
+                };
+                StoreError::Corrupt { path, seq, what }
+            }
+            other => other,
+        })?;
         let db_path = sled_path.join("db");
         if fresh && !opts.read_only {
             for f in ["db", "conf"] {
@@ -460,14 +488,14 @@ impl Store {
                 st.last_seq + 1,
                 format!(
                     "{} is damaged: its frame at byte offset {} (seqs {}..={}) fails its check, \
-                     but seq {seq} was acknowledged ({} says so); the log is readable up to seq \
-                     {}, seqs {}..={seq} are lost; restore from a backup or an export",
+                     but seq {seq} was acknowledged ({} says so); {}, seqs {}..={seq} are lost; \
+                     restore from a backup or an export",
                     jpath.display(),
                     d.offset,
                     d.first_seq,
                     d.last_seq,
                     wm_path.display(),
-                    st.last_seq,
+                    readable(st),
                     st.last_seq + 1,
                 ),
             ));
@@ -479,12 +507,12 @@ impl Store {
                 format!(
                     "sled and its journal recovered the log only up to seq {} but seq {seq} was \
                      acknowledged ({} says so): sled dropped the tail of its log, probably at a \
-                     damaged region of {}; the log is readable up to seq {}, seqs {}..={seq} are \
-                     lost; restore from a backup or export",
+                     damaged region of {}; {}, seqs {}..={seq} are lost; restore from a backup \
+                     or export",
                     st.last_seq,
                     wm_path.display(),
                     sled_dir.join("db").display(),
-                    st.last_seq,
+                    readable(st),
                     st.last_seq + 1,
                 ),
             ));
