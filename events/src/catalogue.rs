@@ -116,8 +116,8 @@ catalogue! {
     BackupMade => class: Important, schema: 1, audit: true;
     /// Backup restored or test-restored.
     BackupRestored => class: Important, schema: 1, audit: true;
-    /// Audit history queried through the API.
-    AuditQueried => class: Important, schema: 1, audit: true;
+    /// Audit history queried through the API (answered or refused).
+    AuditQueried => class: Important, schema: 2, audit: true;
     /// Synthetic load event.
     LoadGenerated => class: General, schema: 1, audit: false;
     /// Window opened.
@@ -176,4 +176,6 @@ catalogue! {
     DetectionCompared => class: General, schema: 1, audit: false;
     /// Board event: the ESP32's event ring overflowed and dropped events unseen.
     EventsDropped => class: Important, schema: 1, audit: true;
+    /// The previous run ended without `SupervisorStopped`; recorded at the next start.
+    UncleanStopDetected => class: Important, schema: 1, audit: true;
 }
