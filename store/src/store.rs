@@ -71,6 +71,8 @@ pub struct Store {
     pub(crate) key: Option<Key>,
     writer: Mutex<Writer>,
     state: RwLock<ChainState>,
+    /// Records re-applied from the store's journal at open.
+    reapplied: u64,
     _lock: File,
 }
 
@@ -187,6 +189,7 @@ impl Store {
                 journal,
             }),
             state: RwLock::new(state),
+            reapplied: redo.iter().map(|r| r.pending.len() as u64).sum(),
             _lock: lock,
         })
     }
@@ -357,6 +360,12 @@ impl Store {
     pub fn base(&self) -> (u64, Hash) {
         let s = self.state();
         (s.base_seq, s.anchor)
+    }
+
+    /// Records that open re-applied from the store's journal: acknowledged batches sled had
+    /// not made durable before the previous process ended (0 after a clean close).
+    pub fn reapplied_at_open(&self) -> u64 {
+        self.reapplied
     }
 
     /// Bytes sled uses on disk (its own accounting) and the bytes of files in the store
