@@ -81,6 +81,13 @@ pub fn run(c: ConfigCommand) -> CmdResult {
 
 fn check(a: CheckArgs) -> CmdResult {
     let (config, origin) = load(a.config.as_deref())?;
+    // The key file is checked by the same function `vigil start` opens the store with, so a
+    // config that passes here is not refused there for its key.
+    if let Some(key) = &config.store.key_file {
+        vigil_store::read_key(key)
+            .map_err(|e| anyhow::anyhow!("{origin}: [store] key_file: {e}"))
+            .bad_input()?;
+    }
     let text = summary(&config, &origin);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).failed()
