@@ -159,9 +159,9 @@ fn an_os_error_is_printed_once() {
 fn a_csv_of_25_rows_holding_768_values_is_refused_naming_the_line() {
     let tmp = tempfile::tempdir().expect("tmp");
     // 23 rows of 32, then 25 + 7 values on rows 24 and 25: 768 values in all.
-    let mut rows: Vec<String> = (0..23).map(|_| vec!["21.5"; 32].join(",")).collect();
-    rows.push(vec!["21.5"; 25].join(","));
-    rows.push(vec!["21.5"; 7].join(","));
+    let mut rows: Vec<String> = (0..23).map(|_| ["21.5"; 32].join(",")).collect();
+    rows.push(["21.5"; 25].join(","));
+    rows.push(["21.5"; 7].join(","));
     let path = tmp.path().join("odd_1.csv");
     std::fs::write(&path, rows.join("\n")).expect("csv");
     let shown = path.display().to_string();
@@ -175,7 +175,7 @@ fn a_csv_of_25_rows_holding_768_values_is_refused_naming_the_line() {
         text(&out)
     );
     // 25 full rows: the 25th is named.
-    let rows: Vec<String> = (0..25).map(|_| vec!["21.5"; 32].join(",")).collect();
+    let rows: Vec<String> = (0..25).map(|_| ["21.5"; 32].join(",")).collect();
     std::fs::write(&path, rows.join("\n")).expect("csv");
     let out = vigil(&["classify", &shown]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
