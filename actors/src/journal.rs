@@ -48,7 +48,12 @@ pub struct Subscribe {
 #[rtype(result = "Result<u64, JournalError>")]
 pub struct Flush;
 
-/// The journal could not make events durable. The supervisor stops on this.
+/// Why the journal did not make events durable. The supervisor stops on [`Append`] and
+/// [`Stopped`] (the store failed); [`TooLarge`] refuses one append and nothing else.
+///
+/// [`Append`]: JournalError::Append
+/// [`Stopped`]: JournalError::Stopped
+/// [`TooLarge`]: JournalError::TooLarge
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JournalError {
     /// The store refused or failed an append.
@@ -191,12 +196,18 @@ fn commit_gathered(
     loop {
         let first = store.last_seq() + 1;
         match store.append(&g.events, policy) {
-            Err(StoreError::TooLarge { seq, size, max, .. }) => {
+            Err(StoreError::TooLarge {
+                seq,
+                kind,
+                size,
+                max,
+            }) => {
                 let index = usize::try_from(seq.saturating_sub(first)).unwrap_or(usize::MAX);
                 let Some((events, reply, at)) = g.remove_append_at(index) else {
+                    // Not one of ours (cannot happen while the journal is the one writer).
                     return Err(StoreError::TooLarge {
                         seq,
-                        kind: "unknown",
+                        kind,
                         size,
                         max,
                     });

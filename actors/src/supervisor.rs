@@ -223,7 +223,13 @@ async fn supervise(opts: SupervisorOptions) -> Result<StopReport, SupervisorErro
             },
         ),
     ]);
-    journal.do_send(Append(start_events));
+    // Services (the API) start once the start is durable, so the first thing a client can see
+    // is a recorded start. A failed append also reaches `fail_rx` and stops the station.
+    match journal.send(Append(start_events)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the start was not recorded"),
+        Err(e) => return Err(SupervisorError::Runtime(e.to_string())),
+    }
     let running = Running {
         store: store.clone(),
         journal: journal.clone(),

@@ -234,6 +234,18 @@ fn config_check_refuses_the_key_files_that_start_refuses() {
     set(32, 0o600);
     let check = vigil(&["config", "check", "--config", &config]);
     assert!(check.status.success(), "{}", text(&check));
+    // Not installed yet: ok, with a note.
+    std::fs::remove_file(&key).expect("rm key");
+    let check = vigil(&["config", "check", "--config", &config]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains(&format!(
+            "note: key file {} does not exist yet; `vigil start` refuses to run until it holds 32 bytes with mode 600",
+            key.display()
+        )),
+        "{}",
+        text(&check)
+    );
 }
 
 #[test]
