@@ -6,7 +6,10 @@
 //! by anyone) only after the batch holding it is durable on disk.
 //!
 //! Messages:
-//! - [`Append`]: events to record (fire and forget; delivery to subscribers is the ack).
+//! - [`Append`]: events to record. Senders may fire and forget (delivery to subscribers is the
+//!   ack); one that awaits the answer learns when its events are durable, or why the journal
+//!   refused them. An append holding an event too large for one record is refused whole, with
+//!   [`JournalError::TooLarge`] to its sender; the journal and every other sender go on.
 //! - [`Subscribe`]: deliver committed envelopes of these kinds to this recipient.
 //! - [`Flush`]: resolves with the last durable seq once everything sent before it is durable.
 
@@ -16,12 +19,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use vigil_events::{ClassPolicy, Envelope, EventKind, NewEvent};
-use vigil_store::Store;
+use vigil_events::{ClassPolicy, Envelope, EventKind, NewEvent, Source};
+use vigil_store::{Store, StoreError};
 
-/// Events to append.
+/// Events to append, all or none. Resolves once they are durable, or with the reason they
+/// were refused ([`JournalError::TooLarge`]) or lost ([`JournalError::Append`]).
 #[derive(Debug, Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<(), JournalError>")]
 pub struct Append(pub Vec<NewEvent>);
 
 /// A committed, durable event, delivered to subscribers.
@@ -44,8 +48,13 @@ pub struct Subscribe {
 #[rtype(result = "Result<u64, JournalError>")]
 pub struct Flush;
 
-/// The journal could not make events durable. The supervisor stops on this.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why the journal did not make events durable. The supervisor stops on [`Append`] and
+/// [`Stopped`] (the store failed); [`TooLarge`] refuses one append and nothing else.
+///
+/// [`Append`]: JournalError::Append
+/// [`Stopped`]: JournalError::Stopped
+/// [`TooLarge`]: JournalError::TooLarge
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JournalError {
     /// The store refused or failed an append.
     #[error("append failed: {0}")]
@@ -53,6 +62,24 @@ pub enum JournalError {
     /// The writer thread is gone (after an earlier failure or at shutdown).
     #[error("the journal writer has stopped")]
     Stopped,
+    /// One event of this append encodes to more than a record may hold, so the whole append
+    /// was refused and nothing of it recorded; the journal goes on with everything else. The
+    /// sender must make the payload smaller (large data belongs in files, referenced by path
+    /// and hash).
+    #[error(
+        "append refused: an event from {from} ({kind}) encodes to {size} bytes; a record \
+         holds at most {max}"
+    )]
+    TooLarge {
+        /// Who sent it.
+        from: Source,
+        /// Its kind's name.
+        kind: &'static str,
+        /// Encoded size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// Group commit settings.
@@ -73,9 +100,11 @@ impl Default for GroupCommit {
     }
 }
 
+type Reply<T> = tokio::sync::oneshot::Sender<Result<T, JournalError>>;
+
 enum ToWriter {
-    Events(Vec<NewEvent>),
-    Flush(tokio::sync::oneshot::Sender<Result<u64, JournalError>>),
+    Events(Vec<NewEvent>, Reply<()>),
+    Flush(Reply<u64>),
 }
 
 /// Committed batch from the writer thread.
@@ -132,6 +161,77 @@ impl Journal {
     }
 }
 
+/// Appends gathered for one group commit: their events in arrival order, and per append how
+/// many of them it holds and whom to answer.
+#[derive(Default)]
+struct Gathered {
+    events: Vec<NewEvent>,
+    appends: Vec<(usize, Reply<()>)>,
+}
+
+impl Gathered {
+    /// Drop the append holding event `index`: its events, its reply and the event at `index`.
+    fn remove_append_at(&mut self, index: usize) -> Option<(Vec<NewEvent>, Reply<()>, usize)> {
+        let mut start = 0;
+        let pos = self.appends.iter().position(|(n, _)| {
+            let hit = index < start + n;
+            if !hit {
+                start += n;
+            }
+            hit
+        })?;
+        let (n, reply) = self.appends.remove(pos);
+        let events = self.events.drain(start..start + n).collect();
+        Some((events, reply, index - start))
+    }
+}
+
+/// Append `g` as one group commit. An event the store refuses as too large takes only its own
+/// append down: that one is answered with [`JournalError::TooLarge`] and the rest is retried.
+fn commit_gathered(
+    store: &Store,
+    policy: &ClassPolicy,
+    g: &mut Gathered,
+) -> Result<Vec<Envelope>, StoreError> {
+    loop {
+        let first = store.last_seq() + 1;
+        match store.append(&g.events, policy) {
+            Err(StoreError::TooLarge {
+                seq,
+                kind,
+                size,
+                max,
+            }) => {
+                let index = usize::try_from(seq.saturating_sub(first)).unwrap_or(usize::MAX);
+                let Some((events, reply, at)) = g.remove_append_at(index) else {
+                    // Not one of ours (cannot happen while the journal is the one writer).
+                    return Err(StoreError::TooLarge {
+                        seq,
+                        kind,
+                        size,
+                        max,
+                    });
+                };
+                let (source, kind) = events.get(at).map_or((Source::Journal, "unknown"), |e| {
+                    (e.source, e.kind().name())
+                });
+                tracing::error!(%source, kind, size, max, refused = events.len(),
+                    "journal refused an append holding an oversized event");
+                let _ = reply.send(Err(JournalError::TooLarge {
+                    from: source,
+                    kind,
+                    size,
+                    max,
+                }));
+                if g.events.is_empty() {
+                    return Ok(Vec::new());
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
 fn writer_loop(
     store: Arc<Store>,
     policy: ClassPolicy,
@@ -141,28 +241,45 @@ fn writer_loop(
 ) {
     let mut failed: Option<String> = None;
     while let Ok(first) = rx.recv() {
-        let mut pending: Vec<NewEvent> = Vec::new();
+        let mut pending = Gathered::default();
         let mut waiters = Vec::new();
-        let mut take = |msg: ToWriter, pending: &mut Vec<NewEvent>| match msg {
-            ToWriter::Events(mut evs) => pending.append(&mut evs),
+        let mut take = |msg: ToWriter, pending: &mut Gathered| match msg {
+            ToWriter::Events(mut evs, reply) => {
+                pending.appends.push((evs.len(), reply));
+                pending.events.append(&mut evs);
+            }
             ToWriter::Flush(w) => waiters.push(w),
         };
         take(first, &mut pending);
         let deadline = Instant::now() + group.max_delay;
-        while pending.len() < group.max_batch {
+        while pending.events.len() < group.max_batch {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(msg) => take(msg, &mut pending),
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
-        if !pending.is_empty() && failed.is_none() {
-            match store.append(&pending, &policy) {
-                Ok(envs) => journal.do_send(Batch(envs)),
+        if let Some(why) = &failed {
+            for (_, reply) in pending.appends.drain(..) {
+                let _ = reply.send(Err(JournalError::Append(why.clone())));
+            }
+        } else if !pending.events.is_empty() {
+            match commit_gathered(&store, &policy, &mut pending) {
+                Ok(envs) => {
+                    if !envs.is_empty() {
+                        journal.do_send(Batch(envs));
+                    }
+                    for (_, reply) in pending.appends.drain(..) {
+                        let _ = reply.send(Ok(()));
+                    }
+                }
                 Err(e) => {
                     let why = e.to_string();
-                    tracing::error!(error = %why, lost = pending.len(), "journal append failed");
+                    tracing::error!(error = %why, lost = pending.events.len(), "journal append failed");
                     journal.do_send(WriterFailed(why.clone()));
+                    for (_, reply) in pending.appends.drain(..) {
+                        let _ = reply.send(Err(JournalError::Append(why.clone())));
+                    }
                     failed = Some(why);
                 }
             }
@@ -202,15 +319,25 @@ impl Actor for Journal {
 }
 
 impl Handler<Append> for Journal {
-    type Result = ();
-    fn handle(&mut self, msg: Append, _: &mut Self::Context) {
+    type Result = ResponseFuture<Result<(), JournalError>>;
+    fn handle(&mut self, msg: Append, _: &mut Self::Context) -> Self::Result {
         if msg.0.is_empty() {
-            return;
+            return Box::pin(async { Ok(()) });
         }
-        match &self.writer {
-            Some(w) if w.send(ToWriter::Events(msg.0)).is_ok() => {}
-            _ => tracing::error!("journal writer stopped; events dropped before commit"),
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = match &self.writer {
+            Some(w) => w.send(ToWriter::Events(msg.0, tx)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            tracing::error!("journal writer stopped; events dropped before commit");
         }
+        Box::pin(async move {
+            if !sent {
+                return Err(JournalError::Stopped);
+            }
+            rx.await.unwrap_or(Err(JournalError::Stopped))
+        })
     }
 }
 

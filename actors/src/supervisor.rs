@@ -1,5 +1,6 @@
 //! The supervisor: opens the log, starts the journal and every configured actor, records the
-//! start, and stops everything cleanly (release hardware, final flush, `SupervisorStopped`) on
+//! start (after an `UncleanStopDetected` when the previous run ended without
+//! `SupervisorStopped`), and stops everything cleanly (release hardware, final flush, `SupervisorStopped`) on
 //! SIGINT, SIGTERM, the end of `--for`, or a journal failure.
 
 use std::path::{Path, PathBuf};
@@ -8,9 +9,11 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use vigil_config::Config;
-use vigil_events::kinds::{ConfigLoaded, SupervisorStarted, SupervisorStopped, TimeSourceRecorded};
-use vigil_events::{NewEvent, Source};
-use vigil_store::{Store, StoreError};
+use vigil_events::kinds::{
+    ConfigLoaded, SupervisorStarted, SupervisorStopped, TimeSourceRecorded, UncleanStopDetected,
+};
+use vigil_events::{EventKind, NewEvent, Source, UtcMicros};
+use vigil_store::{Query, Store, StoreError};
 
 use crate::journal::{Append, Flush, GroupCommit, Journal};
 use crate::shell::Stop;
@@ -107,6 +110,41 @@ pub fn log_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("log")
 }
 
+/// How the previous run ended, if not cleanly: the log's last `SupervisorStarted` has no
+/// `SupervisorStopped` after it (the process was killed, crashed or lost power). Events that
+/// tools append while no supervisor runs (`vigil load`) do not count as a run. `now` is this
+/// start's station time.
+pub fn unclean_stop(
+    store: &Store,
+    now: UtcMicros,
+) -> Result<Option<UncleanStopDetected>, StoreError> {
+    let last_of = |kind| {
+        store
+            .query(&Query {
+                kind: Some(kind),
+                backward: true,
+                limit: 1,
+                ..Query::default()
+            })
+            .map(|page| page.items.first().map(|e| e.seq))
+    };
+    let started = last_of(EventKind::SupervisorStarted)?;
+    let stopped = last_of(EventKind::SupervisorStopped)?;
+    if started.is_none() || stopped > started {
+        return Ok(None);
+    }
+    let Some(last) = store.get(store.last_seq())? else {
+        return Ok(None);
+    };
+    Ok(Some(UncleanStopDetected {
+        last_seq: last.seq,
+        last_kind: last.kind.name().to_string(),
+        last_ts: last.ts,
+        since_us: now.saturating_sub(last.ts),
+        reapplied: store.reapplied_at_open(),
+    }))
+}
+
 /// Run the station until stopped. Blocks the calling thread.
 pub fn run(opts: SupervisorOptions) -> Result<StopReport, SupervisorError> {
     let system = System::new();
@@ -144,7 +182,17 @@ async fn supervise(opts: SupervisorOptions) -> Result<StopReport, SupervisorErro
         ClockSpec::Real => ("system", "system wall clock".to_string()),
         ClockSpec::Sim { .. } => ("sim", opts.clock.to_string()),
     };
-    journal.do_send(Append(vec![
+    let mut start_events = Vec::new();
+    if let Some(unclean) = unclean_stop(&store, now)? {
+        tracing::warn!(
+            last_seq = unclean.last_seq,
+            last_kind = %unclean.last_kind,
+            reapplied = unclean.reapplied,
+            "the previous run ended without SupervisorStopped (killed, crashed or power lost)"
+        );
+        start_events.push(NewEvent::new(now, Source::Ops, unclean));
+    }
+    start_events.extend([
         NewEvent::new(
             now,
             Source::Ops,
@@ -174,7 +222,14 @@ async fn supervise(opts: SupervisorOptions) -> Result<StopReport, SupervisorErro
                 detail,
             },
         ),
-    ]));
+    ]);
+    // Services (the API) start once the start is durable, so the first thing a client can see
+    // is a recorded start. A failed append also reaches `fail_rx` and stops the station.
+    match journal.send(Append(start_events)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the start was not recorded"),
+        Err(e) => return Err(SupervisorError::Runtime(e.to_string())),
+    }
     let running = Running {
         store: store.clone(),
         journal: journal.clone(),

@@ -116,8 +116,8 @@ catalogue! {
     BackupMade => class: Important, schema: 1, audit: true;
     /// Backup restored or test-restored.
     BackupRestored => class: Important, schema: 1, audit: true;
-    /// Audit history queried through the API.
-    AuditQueried => class: Important, schema: 1, audit: true;
+    /// Audit history queried through the API (answered or refused).
+    AuditQueried => class: Important, schema: 2, audit: true;
     /// Synthetic load event.
     LoadGenerated => class: General, schema: 1, audit: false;
     /// Window opened.
@@ -178,4 +178,6 @@ catalogue! {
     EventsDropped => class: Important, schema: 1, audit: true;
     /// `vigil repair` recovered the store (what it re-applied and removed).
     StoreRepaired => class: Important, schema: 1, audit: true;
+    /// The previous run ended without `SupervisorStopped`; recorded at the next start.
+    UncleanStopDetected => class: Important, schema: 1, audit: true;
 }

@@ -91,9 +91,10 @@ pub fn sample(kind: EventKind) -> Event {
         .into(),
         K::AuditQueried => AuditQueried {
             via: s("api"),
-            query: s("since=2026-06-01T00:00:00Z&kind=WindowOpened"),
+            query: s("since=1780272000000000&kind=WindowOpened&limit=100"),
             results: 3,
             client: s("127.0.0.1:50412"),
+            refused: None,
         }
         .into(),
         K::LoadGenerated => LoadGenerated {
@@ -281,6 +282,14 @@ pub fn sample(kind: EventKind) -> Event {
             agree: true,
             pico_present: true,
             host_present: false,
+        }
+        .into(),
+        K::UncleanStopDetected => UncleanStopDetected {
+            last_seq: 41,
+            last_kind: s("FrameCaptured"),
+            last_ts: T,
+            since_us: 3_600_000_000,
+            reapplied: 2,
         }
         .into(),
     }

@@ -85,6 +85,21 @@ fn window_opened_v1_upcasts_with_empty_local_times() {
     }
 }
 
+#[test]
+fn audit_queried_v1_upcasts_as_an_answered_query_keeping_its_raw_text() {
+    let (_, _, bytes) = legacy::old_versions()
+        .into_iter()
+        .find(|(k, s, _)| *k == EventKind::AuditQueried && *s == 1)
+        .expect("v1 kept");
+    match decode_payload(EventKind::AuditQueried, 1, &bytes).expect("decodes") {
+        Event::AuditQueried(a) => {
+            assert_eq!(a.query, "since=2026-06-01T00:00:00Z&kind=WindowOpened");
+            assert_eq!((a.results, a.refused), (3, None));
+        }
+        other => panic!("upcast to {other:?}"),
+    }
+}
+
 /// Every fixture ever committed must still decode: old versions are readable forever.
 #[test]
 fn no_fixture_is_orphaned() {

@@ -145,17 +145,26 @@ pub struct BackupRestored {
     pub verified: bool,
 }
 
-/// Someone queried the audit history through the local API.
+/// Someone queried the audit history through the local API, answered or refused.
+///
+/// Schema 2: `query` holds the filters as vigil parsed them, never the client's raw text (so
+/// a client cannot make the log store what it likes), and refused queries are recorded too.
+/// Schema 1 ([`crate::legacy::AuditQueriedV1`]) stored the raw query string.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditQueried {
     /// `api` or `cli`.
     pub via: String,
-    /// The query as given (query string or argument list).
+    /// The parsed filters in canonical form, e.g. `kind=WindowOpened&limit=100` (times as UTC
+    /// µs, defaults included); empty when the query was refused. Records of schema 1 hold the
+    /// query as the client gave it.
     pub query: String,
     /// Records returned.
     pub results: u64,
     /// Peer address or user, when known.
     pub client: String,
+    /// Why the query was refused (the API answered 400): the message the client got, naming
+    /// the parameter. `None` when it was answered.
+    pub refused: Option<String>,
 }
 
 /// Synthetic event written by `vigil load` through the real append path.
@@ -186,4 +195,21 @@ pub struct StoreRepaired {
     pub strays_removed: u64,
     /// Last seq after the repair (before this event).
     pub last_seq: u64,
+}
+
+/// The previous run ended without `SupervisorStopped` (killed, crashed, power lost), noticed
+/// and recorded by the next start, right before its `SupervisorStarted`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UncleanStopDetected {
+    /// Seq of the last event the previous run recorded.
+    pub last_seq: u64,
+    /// That event's kind.
+    pub last_kind: String,
+    /// That event's time, UTC µs.
+    pub last_ts: i64,
+    /// Station time from that event to this start, µs (negative when the clock went back).
+    pub since_us: i64,
+    /// Records the store re-applied from its journal when it opened (durable in the journal,
+    /// not yet in sled); 0 when nothing had to be re-applied.
+    pub reapplied: u64,
 }

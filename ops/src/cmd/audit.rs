@@ -44,8 +44,8 @@ pub struct AuditArgs {
     /// Only events of this class (general, important, core).
     #[arg(long)]
     class: Option<DataClass>,
-    /// At most this many events.
-    #[arg(long, default_value_t = 1000)]
+    /// At most this many events (0 or more).
+    #[arg(long, default_value_t = 1000, allow_hyphen_values = true, value_parser = parse_limit)]
     limit: usize,
     /// Newest first.
     #[arg(long)]
@@ -57,6 +57,13 @@ pub struct AuditArgs {
     /// --config, else 127.0.0.1:8640).
     #[arg(long, value_name = "IP:PORT")]
     api: Option<SocketAddr>,
+}
+
+/// `--limit`: a count. A leading `-` reaches here (instead of clap reading `-1` as an
+/// unknown flag) so the message can say what a limit is.
+fn parse_limit(s: &str) -> Result<usize, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not a count: the limit must be a non-negative number"))
 }
 
 fn parse_kind(s: &str) -> Result<EventKind, String> {
@@ -296,10 +303,11 @@ fn print_events(items: &[Value], format: OutputFormat) -> CmdResult {
                     "seq", "ts (UTC)", "source", "kind", "class"
                 )?;
                 for env in items {
+                    // As text: a JSON value ignores width and alignment.
                     writeln!(
                         out,
                         "{:>8}  {:<27}  {:<10}  {:<20}  {:<9}  {}",
-                        env["seq"],
+                        text(&env["seq"]),
                         text(&env["ts"]),
                         text(&env["source"]),
                         text(&env["kind"]),

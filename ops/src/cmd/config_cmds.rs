@@ -81,7 +81,26 @@ pub fn run(c: ConfigCommand) -> CmdResult {
 
 fn check(a: CheckArgs) -> CmdResult {
     let (config, origin) = load(a.config.as_deref())?;
-    let text = summary(&config, &origin);
+    // The key file is checked by the same function `vigil start` opens the store with, so a
+    // config that passes here is not refused there for its key. One that does not exist yet
+    // (a config checked before the key is installed) is a note, not a refusal.
+    let mut note = None;
+    if let Some(key) = &config.store.key_file {
+        if key.exists() {
+            vigil_store::read_key(key)
+                .map_err(|e| anyhow::anyhow!("{origin}: [store] key_file: {e}"))
+                .bad_input()?;
+        } else {
+            note = Some(format!(
+                "  {:<11}note: key file {} does not exist yet; `vigil start` refuses to run \
+                 until it holds 32 bytes with mode 600\n",
+                "",
+                key.display()
+            ));
+        }
+    }
+    let mut text = summary(&config, &origin);
+    text.extend(note);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).failed()
 }

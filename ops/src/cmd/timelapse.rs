@@ -37,8 +37,8 @@ pub struct TimelapseArgs {
     /// Frames scheduled before this time.
     #[arg(long, requires = "since")]
     until: Option<String>,
-    /// Frames per second of the video.
-    #[arg(long, default_value_t = 24)]
+    /// Frames per second of the video (1 to 240); checked before the log is read.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=240))]
     fps: u32,
     /// The ffmpeg program.
     #[arg(long, default_value = "ffmpeg")]

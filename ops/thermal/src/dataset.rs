@@ -96,6 +96,17 @@ pub enum DatasetError {
         /// Values found.
         found: usize,
     },
+    /// A file of several rows is not 24 rows of 32 values (a frame is 24 rows × 32
+    /// columns, or all 768 values on one line).
+    #[error("{path}:{line}: {what}; a frame is 24 rows of 32 values (or one row of 768)")]
+    BadShape {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the first row that does not fit.
+        line: usize,
+        /// What is wrong with it.
+        what: String,
+    },
     /// A field is not a number.
     #[error("{path}:{line}:{column}: `{text}` is not a number")]
     NotANumber {
@@ -178,11 +189,14 @@ pub fn to_centi(frame: &[f32]) -> Vec<i16> {
 /// Parses the text of one CSV file.
 pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<f32>, DatasetError> {
     let mut out = Vec::with_capacity(FRAME_LEN);
+    // (1-based line, values on it) of each non-empty row.
+    let mut rows: Vec<(usize, usize)> = Vec::new();
     for (l, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
             continue;
         }
+        let before = out.len();
         let fields: Vec<&str> = line.split(',').collect();
         let n = fields.len();
         for (c, field) in fields.iter().enumerate() {
@@ -215,6 +229,20 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Vec<f32>, DatasetError> {
                 });
             }
             out.push(value);
+        }
+        rows.push((l + 1, out.len() - before));
+    }
+    if rows.len() > 1 {
+        let shape = |line: usize, what: String| DatasetError::BadShape {
+            path: path.to_path_buf(),
+            line,
+            what,
+        };
+        if let Some(&(line, n)) = rows.iter().find(|(_, n)| *n != 32) {
+            return Err(shape(line, format!("{n} values on this row")));
+        }
+        if let Some(&(line, _)) = rows.get(24) {
+            return Err(shape(line, format!("{} rows", rows.len())));
         }
     }
     if out.len() != FRAME_LEN {
