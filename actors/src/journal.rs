@@ -9,6 +9,15 @@
 //! - [`Append`]: events to record (fire and forget; delivery to subscribers is the ack).
 //! - [`Subscribe`]: deliver committed envelopes of these kinds to this recipient.
 //! - [`Flush`]: resolves with the last durable seq once everything sent before it is durable.
+//! - [`ReadLog`]: a query answered from the log (off the executor), for actors that start from
+//!   history (a board link primes its duplicate filter with it), so nothing reads the store
+//!   around the journal.
+//!
+//! The journal talks to its log through the store's [`EventLog`] trait: the sled [`Store`] is
+//! the backend the station runs, and any other implementation (an in-memory log in tests)
+//! drives the same journal. The trait object costs one indirect call per group commit.
+//!
+//! [`Store`]: vigil_store::Store
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -17,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use vigil_events::{ClassPolicy, Envelope, EventKind, NewEvent};
-use vigil_store::Store;
+use vigil_store::{EventLog, Page, Query};
 
 /// Events to append.
 #[derive(Debug, Message)]
@@ -44,6 +53,12 @@ pub struct Subscribe {
 #[rtype(result = "Result<u64, JournalError>")]
 pub struct Flush;
 
+/// Read a page of the log matching the query (answered on a thread of its own, never on the
+/// async executor). What was durable when the journal took the message is in the answer.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Page, JournalError>")]
+pub struct ReadLog(pub Query);
+
 /// The journal could not make events durable. The supervisor stops on this.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum JournalError {
@@ -53,6 +68,10 @@ pub enum JournalError {
     /// The writer thread is gone (after an earlier failure or at shutdown).
     #[error("the journal writer has stopped")]
     Stopped,
+    /// A [`ReadLog`] query failed; the text says why (check the data directory, or run
+    /// `vigil verify`).
+    #[error("reading the log failed: {0}")]
+    Read(String),
 }
 
 /// Group commit settings.
@@ -95,7 +114,7 @@ struct Subscriber {
 
 /// The journal actor.
 pub struct Journal {
-    store: Arc<Store>,
+    store: Arc<dyn EventLog>,
     policy: ClassPolicy,
     group: GroupCommit,
     writer: Option<mpsc::Sender<ToWriter>>,
@@ -113,8 +132,9 @@ impl std::fmt::Debug for Journal {
 }
 
 impl Journal {
-    /// A journal writing to `store` with the class `policy`.
-    pub fn new(store: Arc<Store>, policy: ClassPolicy, group: GroupCommit) -> Self {
+    /// A journal writing to `store` (the sled `Store`, or any other [`EventLog`]) with the
+    /// class `policy`.
+    pub fn new(store: Arc<dyn EventLog>, policy: ClassPolicy, group: GroupCommit) -> Self {
         Journal {
             store,
             policy,
@@ -133,7 +153,7 @@ impl Journal {
 }
 
 fn writer_loop(
-    store: Arc<Store>,
+    store: Arc<dyn EventLog>,
     policy: ClassPolicy,
     group: GroupCommit,
     rx: mpsc::Receiver<ToWriter>,
@@ -235,6 +255,29 @@ impl Handler<Flush> for Journal {
         Box::pin(async move {
             if !sent {
                 return Err(JournalError::Stopped);
+            }
+            rx.await.unwrap_or(Err(JournalError::Stopped))
+        })
+    }
+}
+
+impl Handler<ReadLog> for Journal {
+    type Result = ResponseFuture<Result<Page, JournalError>>;
+    fn handle(&mut self, msg: ReadLog, _: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let store = self.store.clone();
+        let spawned = thread::Builder::new()
+            .name("vigil-journal-read".into())
+            .spawn(move || {
+                let _ = tx.send(
+                    store
+                        .query(&msg.0)
+                        .map_err(|e| JournalError::Read(e.to_string())),
+                );
+            });
+        Box::pin(async move {
+            if let Err(e) = spawned {
+                return Err(JournalError::Read(format!("no thread for the query: {e}")));
             }
             rx.await.unwrap_or(Err(JournalError::Stopped))
         })
