@@ -8,13 +8,12 @@ use std::path::Path;
 use actix::prelude::*;
 use vigil_config::gpio as cfg_gpio;
 use vigil_config::{CameraConfig, Config, GpioConfig};
-use vigil_events::{EventKind, Source};
-use vigil_store::Store;
+use vigil_events::EventKind;
 
 use crate::camera::{
     CameraBackend, CameraCore, CameraPerformer, CameraSettings, TimelapseSettings,
 };
-use crate::classifier::{check_model, spawn_thermal_primed, thermal_replay_cores};
+use crate::classifier::{check_model, spawn_thermal, thermal_replay_cores};
 use crate::clock::ClockCore;
 use crate::configured::Configured;
 use crate::gpio::{
@@ -22,7 +21,6 @@ use crate::gpio::{
     RuleAction, RuleSpec, SimPins,
 };
 use crate::journal::Journal;
-use crate::link::recent_origins;
 use crate::replay::ReplayCore;
 use crate::shell::{NoHardware, Shell, Stop};
 use crate::station_clock::StationClock;
@@ -212,9 +210,6 @@ pub fn replay_cores() -> Vec<Box<dyn ReplayCore>> {
     cores
 }
 
-/// How many recent board events prime a link's duplicate filter at start.
-const DEDUP_PRIMING: usize = 4096;
-
 /// The int8 model the Pico (real or simulated) and, with the int8 engine, the Pi run:
 /// `[classifier] model` for the int8 engine, else the shipped default. (With the f32 engine
 /// `model` names the f32 file, and the Pico keeps the shipped int8 model.)
@@ -281,13 +276,10 @@ fn pin_backend(g: &GpioConfig) -> Result<Box<dyn PinBackend>, StationError> {
 pub fn spawn_actors(
     cfg: &Config,
     data_dir: &Path,
-    store: &Store,
     journal: &Addr<Journal>,
     clock: StationClock,
 ) -> Result<Vec<Recipient<Stop>>, StationError> {
     let model = classifier_model(cfg)?;
-    let pico_seen = recent_origins(store, Source::Pico, DEDUP_PRIMING)
-        .map_err(|e| StationError::Log(e.to_string()))?;
     let camera = camera_settings(&cfg.camera);
     CameraCore::new(&camera).map_err(|e| StationError::Camera(e.to_string()))?;
     let source = camera
@@ -321,16 +313,14 @@ pub fn spawn_actors(
         camera_actor.recipient(),
         gpio_actor.recipient(),
     ];
+    // Each board link primes its duplicate filter from the log through the journal, which
+    // keeps board events exactly-once across restarts of the Pi.
     stoppers.extend(
-        spawn_thermal_primed(cfg, &model, journal, clock, pico_seen)
+        spawn_thermal(cfg, &model, journal, clock)
             .map_err(|e| StationError::Classifier(e.to_string()))?,
     );
-    // Priming the duplicate filter from the log keeps board events exactly-once across
-    // restarts of the Pi.
-    let esp32_seen = recent_origins(store, Source::Esp32, DEDUP_PRIMING)
-        .map_err(|e| StationError::Log(e.to_string()))?;
     stoppers.extend(
-        crate::power::spawn_power_primed(cfg, journal, clock, esp32_seen)
+        crate::power::spawn_power(cfg, journal, clock)
             .map_err(|e| StationError::Power(e.to_string()))?,
     );
     Ok(stoppers)
