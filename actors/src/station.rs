@@ -16,10 +16,7 @@ use crate::camera::{
 use crate::classifier::{check_model, spawn_thermal, thermal_replay_cores};
 use crate::clock::ClockCore;
 use crate::configured::Configured;
-use crate::gpio::{
-    EdgeMode, GpioCore, GpioPerformer, GpioPlan, GpioSettings, PinBackend, PinRole, PinSpec, Pull,
-    RuleAction, RuleSpec, SimPins,
-};
+use crate::gpio::{GpioCore, GpioPerformer, GpioPlan, PinBackend, SimPins};
 use crate::journal::Journal;
 use crate::replay::ReplayCore;
 use crate::shell::{NoHardware, Shell, Stop};
@@ -84,98 +81,12 @@ pub fn camera_settings(c: &CameraConfig) -> CameraSettings {
     }
 }
 
-fn match_text(v: &cfg_gpio::MatchValue) -> String {
-    match v {
-        cfg_gpio::MatchValue::Bool(b) => b.to_string(),
-        cfg_gpio::MatchValue::Int(i) => i.to_string(),
-        cfg_gpio::MatchValue::Str(s) => s.clone(),
-    }
-}
-
-/// `[gpio]` as the GPIO actor takes it.
-pub fn gpio_settings(g: &GpioConfig) -> GpioSettings {
-    let bcm = |p: &cfg_gpio::PinRef| format!("bcm:{}", p.bcm);
-    let mut pins = Vec::new();
-    for i in &g.inputs {
-        pins.push(PinSpec {
-            name: i.name.clone(),
-            pin: bcm(&i.pin),
-            role: PinRole::Input {
-                pull: match i.pull {
-                    cfg_gpio::Pull::Up => Pull::Up,
-                    cfg_gpio::Pull::Down => Pull::Down,
-                    cfg_gpio::Pull::None => Pull::None,
-                },
-                edge: match i.edge {
-                    cfg_gpio::EdgeMode::Rising => EdgeMode::Rising,
-                    cfg_gpio::EdgeMode::Falling => EdgeMode::Falling,
-                    cfg_gpio::EdgeMode::Both => EdgeMode::Both,
-                },
-                debounce: i.debounce,
-            },
-        });
-    }
-    for o in &g.outputs {
-        pins.push(PinSpec {
-            name: o.name.clone(),
-            pin: bcm(&o.pin),
-            role: PinRole::Output {
-                rest_high: o.initial_high,
-            },
-        });
-    }
-    for p in &g.pwms {
-        pins.push(PinSpec {
-            name: p.name.clone(),
-            pin: bcm(&p.pin),
-            role: PinRole::Pwm {
-                frequency_hz: p.frequency_hz,
-                duty_percent: p.duty_percent,
-            },
-        });
-    }
-    let rules = g
-        .rules
-        .iter()
-        .map(|r| RuleSpec {
-            name: r.name.clone(),
-            on: r.on.name().to_string(),
-            when: r
-                .matches
-                .iter()
-                .map(|(k, v)| (k.clone(), match_text(v)))
-                .collect(),
-            action: match &r.action {
-                cfg_gpio::RuleAction::Level { output, high } => RuleAction::Set {
-                    output: output.clone(),
-                    high: *high,
-                },
-                cfg_gpio::RuleAction::Pwm {
-                    output,
-                    duty_percent,
-                    frequency_hz,
-                } => RuleAction::Pwm {
-                    output: output.clone(),
-                    duty_percent: *duty_percent,
-                    frequency_hz: *frequency_hz,
-                },
-            },
-            hold: r.hold,
-        })
-        .collect();
-    GpioSettings {
-        pins,
-        rules,
-        ..GpioSettings::default()
-    }
-}
-
 fn camera_core(cfg: &Config) -> Option<CameraCore> {
     CameraCore::new(&camera_settings(&cfg.camera)).ok()
 }
 
 fn gpio_core(cfg: &Config) -> Option<GpioCore> {
-    GpioPlan::new(&gpio_settings(&cfg.gpio))
+    GpioPlan::from_config(&cfg.gpio)
         .ok()
         .map(|plan| GpioCore::new(&plan))
 }
@@ -288,8 +199,7 @@ pub fn spawn_actors(
     let camera_performer = CameraPerformer::new(source, camera.performer(data_dir))
         .map_err(|e| StationError::Camera(e.to_string()))?;
 
-    let plan =
-        GpioPlan::new(&gpio_settings(&cfg.gpio)).map_err(|e| StationError::Gpio(e.to_string()))?;
+    let plan = GpioPlan::from_config(&cfg.gpio).map_err(|e| StationError::Gpio(e.to_string()))?;
     let gpio_performer = GpioPerformer::new(pin_backend(&cfg.gpio)?, &plan)
         .map_err(|e| StationError::Gpio(e.to_string()))?;
 

@@ -1,7 +1,11 @@
 //! The GPIO actor: debounced input edges, and outputs and PWM driven only by rules.
 //!
-//! # Config ([`GpioSettings`] → [`GpioPlan`])
+//! # Config ([`vigil_config::GpioConfig`] → [`GpioPlan`])
 //!
+//! The station resolves the validated `[gpio]` section straight to a plan
+//! ([`GpioPlan::from_config`]): the pins are the BCM numbers the config resolved, through the
+//! one header table ([`vigil_config::gpio::header`]); `Pull` and `EdgeMode` are the config's.
+//! [`GpioSettings`] is the same section in plain words, for tools and tests:
 //! Pins are named by BCM number or header position ([`pins::parse_pin`]); each is an input
 //! (pull, edge mode, debounce), an output (rest level) or a PWM output (rest frequency and
 //! duty). A rule says: on an event of kind `on` (optionally only when some payload fields have
@@ -40,6 +44,8 @@ use std::time::Duration;
 
 use vigil_events::kinds::{OutputChanged, PwmChanged};
 use vigil_events::{Envelope, Event, EventKind, Source, UtcMicros};
+
+use vigil_config::gpio as cfg;
 
 use crate::core::{Core, Intent};
 pub use debounce::{Debounced, Debouncer};
@@ -309,29 +315,7 @@ impl GpioPlan {
                     second: spec.name.clone(),
                 });
             }
-            match spec.role {
-                PinRole::Pwm {
-                    frequency_hz,
-                    duty_percent,
-                } if !pins::pwm_in_range(frequency_hz, duty_percent) => {
-                    return Err(GpioConfigError::PwmRange {
-                        who: spec.name.clone(),
-                        frequency_hz,
-                        duty_percent,
-                    });
-                }
-                PinRole::Input { debounce, .. }
-                    if settings.poll_interval.is_zero()
-                        || (!debounce.is_zero() && settings.poll_interval >= debounce) =>
-                {
-                    return Err(GpioConfigError::PollInterval {
-                        poll: settings.poll_interval,
-                        input: spec.name.clone(),
-                        debounce,
-                    });
-                }
-                _ => {}
-            }
+            check_role(&spec.name, &spec.role, settings.poll_interval)?;
             pins.push(ResolvedPin {
                 name: spec.name.clone(),
                 bcm,
@@ -346,12 +330,7 @@ impl GpioPlan {
                     kind: spec.on.clone(),
                 }
             })?;
-            if matches!(on, EventKind::OutputChanged | EventKind::PwmChanged) {
-                return Err(GpioConfigError::Feedback {
-                    rule: spec.name.clone(),
-                    kind: on.name().to_string(),
-                });
-            }
+            check_not_feedback(&spec.name, on)?;
             let fields = plain_fields(&vigil_events::samples::sample(on));
             for (field, _) in &spec.when {
                 if !fields.contains_key(field) {
@@ -370,15 +349,7 @@ impl GpioPlan {
                     frequency_hz,
                     duty_percent,
                 } => {
-                    // Any valid frequency stands in when the rule keeps the current one.
-                    let f = frequency_hz.unwrap_or(1.0);
-                    if !pins::pwm_in_range(f, *duty_percent) {
-                        return Err(GpioConfigError::PwmRange {
-                            who: spec.name.clone(),
-                            frequency_hz: f,
-                            duty_percent: *duty_percent,
-                        });
-                    }
+                    check_rule_pwm(&spec.name, *frequency_hz, *duty_percent)?;
                     (output, true)
                 }
             };
@@ -417,6 +388,148 @@ impl GpioPlan {
             pins,
             rules,
             poll_interval: settings.poll_interval,
+        })
+    }
+}
+
+/// A pin's own settings: PWM in range, inputs sampled faster than they are debounced.
+fn check_role(name: &str, role: &PinRole, poll: Duration) -> Result<(), GpioConfigError> {
+    match *role {
+        PinRole::Pwm {
+            frequency_hz,
+            duty_percent,
+        } if !pins::pwm_in_range(frequency_hz, duty_percent) => Err(GpioConfigError::PwmRange {
+            who: name.to_string(),
+            frequency_hz,
+            duty_percent,
+        }),
+        PinRole::Input { debounce, .. }
+            if poll.is_zero() || (!debounce.is_zero() && poll >= debounce) =>
+        {
+            Err(GpioConfigError::PollInterval {
+                poll,
+                input: name.to_string(),
+                debounce,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A rule on the GPIO actor's own decisions would feed on itself.
+fn check_not_feedback(rule: &str, on: EventKind) -> Result<(), GpioConfigError> {
+    if matches!(on, EventKind::OutputChanged | EventKind::PwmChanged) {
+        return Err(GpioConfigError::Feedback {
+            rule: rule.to_string(),
+            kind: on.name().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// A rule's PWM setting in range.
+fn check_rule_pwm(
+    rule: &str,
+    frequency_hz: Option<f64>,
+    duty_percent: f64,
+) -> Result<(), GpioConfigError> {
+    // Any valid frequency stands in when the rule keeps the current one.
+    let f = frequency_hz.unwrap_or(1.0);
+    if !pins::pwm_in_range(f, duty_percent) {
+        return Err(GpioConfigError::PwmRange {
+            who: rule.to_string(),
+            frequency_hz: f,
+            duty_percent,
+        });
+    }
+    Ok(())
+}
+
+/// A rule's `match` value as the text the core compares payload fields with.
+fn match_text(v: &cfg::MatchValue) -> String {
+    match v {
+        cfg::MatchValue::Bool(b) => b.to_string(),
+        cfg::MatchValue::Int(i) => i.to_string(),
+        cfg::MatchValue::Str(s) => s.clone(),
+    }
+}
+
+impl GpioPlan {
+    /// The plan for a validated `[gpio]` section, as the station runs it: pins by the BCM
+    /// numbers the config resolved (inputs, then outputs, then PWM pins), rules on the kinds it
+    /// resolved. The config already refused unknown, reserved and twice-used pins, names used
+    /// twice, unknown kinds, fields and targets, and rules driving the wrong kind of pin; what
+    /// is left to the actor is its own: rules on its decisions, PWM in range, and the input
+    /// sampling against each debounce (at the default poll interval).
+    pub fn from_config(g: &cfg::GpioConfig) -> Result<Self, GpioConfigError> {
+        let poll_interval = GpioSettings::default().poll_interval;
+        let mut pins = Vec::new();
+        let inputs = g.inputs.iter().map(|i| {
+            let role = PinRole::Input {
+                pull: i.pull,
+                edge: i.edge,
+                debounce: i.debounce,
+            };
+            (&i.name, i.pin.bcm, role)
+        });
+        let outputs = g.outputs.iter().map(|o| {
+            let role = PinRole::Output {
+                rest_high: o.initial_high,
+            };
+            (&o.name, o.pin.bcm, role)
+        });
+        let pwms = g.pwms.iter().map(|p| {
+            let role = PinRole::Pwm {
+                frequency_hz: p.frequency_hz,
+                duty_percent: p.duty_percent,
+            };
+            (&p.name, p.pin.bcm, role)
+        });
+        for (name, bcm, role) in inputs.chain(outputs).chain(pwms) {
+            check_role(name, &role, poll_interval)?;
+            pins.push(ResolvedPin {
+                name: name.clone(),
+                bcm,
+                role,
+            });
+        }
+        let mut rules = Vec::new();
+        for r in &g.rules {
+            check_not_feedback(&r.name, r.on)?;
+            let action = match &r.action {
+                cfg::RuleAction::Level { output, high } => RuleAction::Set {
+                    output: output.clone(),
+                    high: *high,
+                },
+                cfg::RuleAction::Pwm {
+                    output,
+                    duty_percent,
+                    frequency_hz,
+                } => {
+                    check_rule_pwm(&r.name, *frequency_hz, *duty_percent)?;
+                    RuleAction::Pwm {
+                        output: output.clone(),
+                        duty_percent: *duty_percent,
+                        frequency_hz: *frequency_hz,
+                    }
+                }
+            };
+            rules.push(Rule {
+                name: r.name.clone(),
+                on: r.on,
+                when: r
+                    .matches
+                    .iter()
+                    .map(|(k, v)| (k.clone(), match_text(v)))
+                    .collect(),
+                action,
+                hold: r.hold,
+            });
+        }
+        Ok(GpioPlan {
+            pins,
+            rules,
+            poll_interval,
         })
     }
 }
