@@ -82,6 +82,7 @@ pub fn split<C>(intents: Vec<Intent<C>>) -> (Vec<Event>, Vec<C>) {
 
 /// Wakes a performer's thread to [`Performer::poll`] now (for performers fed by threads of
 /// their own, e.g. a serial reader). Cheap to clone; waking a stopped performer does nothing.
+/// A performer that keeps its waker keeps its thread until the shell's `Stop` releases it.
 #[derive(Clone)]
 pub struct Wake(Arc<dyn Fn() + Send + Sync>);
 

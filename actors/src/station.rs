@@ -7,12 +7,10 @@ use std::path::Path;
 
 use actix::prelude::*;
 use vigil_config::gpio as cfg_gpio;
-use vigil_config::{CameraConfig, Config, GpioConfig};
+use vigil_config::{Config, GpioConfig};
 use vigil_events::EventKind;
 
-use crate::camera::{
-    CameraBackend, CameraCore, CameraPerformer, CameraSettings, TimelapseSettings,
-};
+use crate::camera::{CameraCore, CameraPerformer, CameraSettings};
 use crate::classifier::{check_model, spawn_thermal, thermal_replay_cores};
 use crate::clock::ClockCore;
 use crate::configured::Configured;
@@ -38,9 +36,6 @@ pub enum StationError {
     /// The `[power]` section cannot be used (serial port, simulator).
     #[error("power: {0}")]
     Power(String),
-    /// The log could not be read to prime a board link.
-    #[error("reading the log: {0}")]
-    Log(String),
 }
 
 const CAMERA_SUBSCRIPTIONS: &[EventKind] = &[
@@ -55,34 +50,8 @@ const CAMERA_SUBSCRIPTIONS: &[EventKind] = &[
 const CAMERA_DECISIONS: &[EventKind] = &[];
 const GPIO_DECISIONS: &[EventKind] = &[EventKind::OutputChanged, EventKind::PwmChanged];
 
-/// `[camera]` as the camera actor takes it.
-pub fn camera_settings(c: &CameraConfig) -> CameraSettings {
-    let backend = match c.backend {
-        vigil_config::CameraBackend::Synthetic => CameraBackend::Synthetic,
-        vigil_config::CameraBackend::V4l2 => CameraBackend::V4l2 {
-            device: c.device.clone(),
-            discard: 4,
-        },
-    };
-    CameraSettings {
-        backend,
-        interval: c.interval,
-        width: c.resolution.width,
-        height: c.resolution.height,
-        jpeg_quality: u8::try_from(c.jpeg_quality).unwrap_or(85),
-        min_free_bytes: u64::from(c.min_free_mb) * 1024 * 1024,
-        timelapse: TimelapseSettings {
-            ffmpeg: c.ffmpeg.clone(),
-            fps: c.fps,
-            ..TimelapseSettings::default()
-        },
-        build_timelapse: c.timelapse,
-        ..CameraSettings::default()
-    }
-}
-
 fn camera_core(cfg: &Config) -> Option<CameraCore> {
-    CameraCore::new(&camera_settings(&cfg.camera)).ok()
+    CameraCore::new(&CameraSettings::from_config(&cfg.camera)).ok()
 }
 
 fn gpio_core(cfg: &Config) -> Option<GpioCore> {
@@ -191,7 +160,7 @@ pub fn spawn_actors(
     clock: StationClock,
 ) -> Result<Vec<Recipient<Stop>>, StationError> {
     let model = classifier_model(cfg)?;
-    let camera = camera_settings(&cfg.camera);
+    let camera = CameraSettings::from_config(&cfg.camera);
     CameraCore::new(&camera).map_err(|e| StationError::Camera(e.to_string()))?;
     let source = camera
         .source()
