@@ -53,7 +53,7 @@ fn rule(on: &str, when: &[(&str, &str)], action: RuleAction) -> RuleSpec {
 }
 
 fn led_on() -> RuleAction {
-    RuleAction::Set {
+    RuleAction::Level {
         output: "led".into(),
         high: true,
     }
@@ -155,7 +155,7 @@ fn rules_driving_the_wrong_kind_of_pin_are_refused() {
     };
     let err = plan(vec![led("27")], vec![rule("WindowClosed", &[], pwm)]).expect_err("pwm on led");
     assert!(err.to_string().contains("not a pwm output"), "{err}");
-    let set_fan = RuleAction::Set {
+    let set_fan = RuleAction::Level {
         output: "fan".into(),
         high: true,
     };
@@ -260,7 +260,7 @@ fn a_validated_config_resolves_to_the_plan_without_being_parsed_again() {
     );
     assert_eq!(
         plan.rules[0].action,
-        RuleAction::Set {
+        RuleAction::Level {
             output: "led".into(),
             high: true
         }

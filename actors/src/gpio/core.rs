@@ -171,7 +171,7 @@ impl GpioCore {
 
     fn fire(&mut self, rule: &Rule, ts: UtcMicros, out: &mut Vec<Intent<GpioCommand>>) {
         let (name, target) = match &rule.action {
-            RuleAction::Set { output, high } => (output, Setting::Level(*high)),
+            RuleAction::Level { output, high } => (output, Setting::Level(*high)),
             RuleAction::Pwm {
                 output,
                 duty_percent,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use vigil_config::gpio as cfg;
+pub use vigil_config::gpio::RuleAction;
 use vigil_events::{Event, EventKind};
 
 use super::pins::{parse_pin, EdgeMode, PinRefError, Pull};
@@ -45,27 +46,6 @@ pub struct PinSpec {
     pub pin: String,
     /// Role.
     pub role: PinRole,
-}
-
-/// What a rule does.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RuleAction {
-    /// Set an output's level.
-    Set {
-        /// Output name.
-        output: String,
-        /// Level.
-        high: bool,
-    },
-    /// Set a PWM output.
-    Pwm {
-        /// PWM output name.
-        output: String,
-        /// Duty, percent (0–100).
-        duty_percent: f64,
-        /// New frequency, Hz (above zero); `None` keeps the current one.
-        frequency_hz: Option<f64>,
-    },
 }
 
 /// One `[[gpio.rules]]` entry, in plain types.
@@ -301,7 +281,7 @@ impl GpioPlan {
                 }
             }
             let (output, wants_pwm) = match &spec.action {
-                RuleAction::Set { output, .. } => (output, false),
+                RuleAction::Level { output, .. } => (output, false),
                 RuleAction::Pwm {
                     output,
                     frequency_hz,
@@ -456,24 +436,14 @@ impl GpioPlan {
         let mut rules = Vec::new();
         for r in &g.rules {
             check_not_feedback(&r.name, r.on)?;
-            let action = match &r.action {
-                cfg::RuleAction::Level { output, high } => RuleAction::Set {
-                    output: output.clone(),
-                    high: *high,
-                },
-                cfg::RuleAction::Pwm {
-                    output,
-                    duty_percent,
-                    frequency_hz,
-                } => {
-                    check_rule_pwm(&r.name, *frequency_hz, *duty_percent)?;
-                    RuleAction::Pwm {
-                        output: output.clone(),
-                        duty_percent: *duty_percent,
-                        frequency_hz: *frequency_hz,
-                    }
-                }
-            };
+            if let RuleAction::Pwm {
+                duty_percent,
+                frequency_hz,
+                ..
+            } = &r.action
+            {
+                check_rule_pwm(&r.name, *frequency_hz, *duty_percent)?;
+            }
             rules.push(Rule {
                 name: r.name.clone(),
                 on: r.on,
@@ -482,7 +452,7 @@ impl GpioPlan {
                     .iter()
                     .map(|(k, v)| (k.clone(), match_text(v)))
                     .collect(),
-                action,
+                action: r.action.clone(),
                 hold: r.hold,
             });
         }

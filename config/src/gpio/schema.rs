@@ -179,7 +179,7 @@ impl MatchValue {
     }
 }
 
-/// What a rule does.
+/// What a rule does (the GPIO actor's rules take it as it is).
 #[derive(Clone, Debug, PartialEq)]
 pub enum RuleAction {
     /// Set an output pin's level.
@@ -195,7 +195,7 @@ pub enum RuleAction {
         output: String,
         /// Duty, percent 0–100.
         duty_percent: f64,
-        /// New frequency, if given.
+        /// New frequency, Hz (above zero); `None` keeps the current one.
         frequency_hz: Option<f64>,
     },
 }
