@@ -7,7 +7,10 @@
 //! Because the inputs are exactly the log plus deadlines, `vigil replay` feeds the log through
 //! the same cores and re-derives every decision.
 
+use std::sync::Arc;
+
 use vigil_events::{Envelope, Event, EventKind, Source, UtcMicros};
+use vigil_store::Query;
 
 /// What a core asks its shell to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +42,20 @@ pub trait Core: Send + Unpin + 'static {
         env.source == self.source() && self.decisions().contains(&env.kind)
     }
 
+    /// History the core needs from the log before it acts (e.g. a board link's duplicate
+    /// filter): the shell asks the journal ([`crate::journal::ReadLog`]) once at start and
+    /// hands the answer to [`Core::on_history`]. Replay feeds the whole log instead, so it
+    /// never asks. `None` (the default): the core starts from nothing.
+    fn history(&self) -> Option<Query> {
+        None
+    }
+
+    /// The journal's answer to [`Core::history`] (in the query's order; empty when the log
+    /// could not be read, which the shell reports).
+    fn on_history(&mut self, _events: Vec<Envelope>) -> Vec<Intent<Self::Command>> {
+        Vec::new()
+    }
+
     /// A committed event of a subscribed kind. `env.ts` is the time to reason with.
     fn on_event(&mut self, env: &Envelope) -> Vec<Intent<Self::Command>>;
 
@@ -63,6 +80,30 @@ pub fn split<C>(intents: Vec<Intent<C>>) -> (Vec<Event>, Vec<C>) {
     (events, commands)
 }
 
+/// Wakes a performer's thread to [`Performer::poll`] now (for performers fed by threads of
+/// their own, e.g. a serial reader). Cheap to clone; waking a stopped performer does nothing.
+/// A performer that keeps its waker keeps its thread until the shell's `Stop` releases it.
+#[derive(Clone)]
+pub struct Wake(Arc<dyn Fn() + Send + Sync>);
+
+impl Wake {
+    /// A waker calling `f`.
+    pub fn new(f: impl Fn() + Send + Sync + 'static) -> Self {
+        Wake(Arc::new(f))
+    }
+
+    /// Ask for a poll as soon as the performer thread is free.
+    pub fn wake(&self) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Wake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Wake")
+    }
+}
+
 /// The I/O half of an actor: performs a core's commands on real or simulated hardware.
 ///
 /// The shell runs a performer on its own thread (never on the async executor), because
@@ -72,6 +113,9 @@ pub fn split<C>(intents: Vec<Intent<C>>) -> (Vec<Event>, Vec<C>) {
 pub trait Performer: Send + 'static {
     /// The command type of the core this performer serves.
     type Command: std::fmt::Debug + Send + 'static;
+
+    /// Called once on the performer thread before anything else, with the way to wake it.
+    fn start(&mut self, _wake: Wake) {}
 
     /// Perform `cmd` at station time `now`; return the observations to append.
     fn perform(&mut self, cmd: Self::Command, now: UtcMicros) -> Vec<vigil_events::NewEvent>;
@@ -88,7 +132,8 @@ pub trait Performer: Send + 'static {
         None
     }
 
-    /// Sample inputs at station time `now`; return what was observed.
+    /// Sample inputs at station time `now` (every [`Performer::poll_interval`], after each
+    /// command, and when woken); return what was observed.
     fn poll(&mut self, _now: UtcMicros) -> Vec<vigil_events::NewEvent> {
         Vec::new()
     }

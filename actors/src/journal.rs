@@ -12,6 +12,15 @@
 //!   [`JournalError::TooLarge`] to its sender; the journal and every other sender go on.
 //! - [`Subscribe`]: deliver committed envelopes of these kinds to this recipient.
 //! - [`Flush`]: resolves with the last durable seq once everything sent before it is durable.
+//! - [`ReadLog`]: a query answered from the log (off the executor), for actors that start from
+//!   history (a board link primes its duplicate filter with it), so nothing reads the store
+//!   around the journal.
+//!
+//! The journal talks to its log through the store's [`EventLog`] trait: the sled [`Store`] is
+//! the backend the station runs, and any other implementation (an in-memory log in tests)
+//! drives the same journal. The trait object costs one indirect call per group commit.
+//!
+//! [`Store`]: vigil_store::Store
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -20,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use vigil_events::{ClassPolicy, Envelope, EventKind, NewEvent, Source};
-use vigil_store::{Store, StoreError};
+use vigil_store::{EventLog, Page, Query, StoreError};
 
 /// Events to append, all or none. Resolves once they are durable, or with the reason they
 /// were refused ([`JournalError::TooLarge`]) or lost ([`JournalError::Append`]).
@@ -47,6 +56,12 @@ pub struct Subscribe {
 #[derive(Debug, Message)]
 #[rtype(result = "Result<u64, JournalError>")]
 pub struct Flush;
+
+/// Read a page of the log matching the query (answered on a thread of its own, never on the
+/// async executor). What was durable when the journal took the message is in the answer.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Page, JournalError>")]
+pub struct ReadLog(pub Query);
 
 /// Why the journal did not make events durable. The supervisor stops on [`Append`] and
 /// [`Stopped`] (the store failed); [`TooLarge`] refuses one append and nothing else.
@@ -80,6 +95,10 @@ pub enum JournalError {
         /// The limit.
         max: usize,
     },
+    /// A [`ReadLog`] query failed; the text says why (check the data directory, or run
+    /// `vigil verify`).
+    #[error("reading the log failed: {0}")]
+    Read(String),
 }
 
 /// Group commit settings.
@@ -124,7 +143,7 @@ struct Subscriber {
 
 /// The journal actor.
 pub struct Journal {
-    store: Arc<Store>,
+    store: Arc<dyn EventLog>,
     policy: ClassPolicy,
     group: GroupCommit,
     writer: Option<mpsc::Sender<ToWriter>>,
@@ -142,8 +161,9 @@ impl std::fmt::Debug for Journal {
 }
 
 impl Journal {
-    /// A journal writing to `store` with the class `policy`.
-    pub fn new(store: Arc<Store>, policy: ClassPolicy, group: GroupCommit) -> Self {
+    /// A journal writing to `store` (the sled `Store`, or any other [`EventLog`]) with the
+    /// class `policy`.
+    pub fn new(store: Arc<dyn EventLog>, policy: ClassPolicy, group: GroupCommit) -> Self {
         Journal {
             store,
             policy,
@@ -189,7 +209,7 @@ impl Gathered {
 /// Append `g` as one group commit. An event the store refuses as too large takes only its own
 /// append down: that one is answered with [`JournalError::TooLarge`] and the rest is retried.
 fn commit_gathered(
-    store: &Store,
+    store: &dyn EventLog,
     policy: &ClassPolicy,
     g: &mut Gathered,
 ) -> Result<Vec<Envelope>, StoreError> {
@@ -233,7 +253,7 @@ fn commit_gathered(
 }
 
 fn writer_loop(
-    store: Arc<Store>,
+    store: Arc<dyn EventLog>,
     policy: ClassPolicy,
     group: GroupCommit,
     rx: mpsc::Receiver<ToWriter>,
@@ -264,7 +284,7 @@ fn writer_loop(
                 let _ = reply.send(Err(JournalError::Append(why.clone())));
             }
         } else if !pending.events.is_empty() {
-            match commit_gathered(&store, &policy, &mut pending) {
+            match commit_gathered(store.as_ref(), &policy, &mut pending) {
                 Ok(envs) => {
                     if !envs.is_empty() {
                         journal.do_send(Batch(envs));
@@ -362,6 +382,29 @@ impl Handler<Flush> for Journal {
         Box::pin(async move {
             if !sent {
                 return Err(JournalError::Stopped);
+            }
+            rx.await.unwrap_or(Err(JournalError::Stopped))
+        })
+    }
+}
+
+impl Handler<ReadLog> for Journal {
+    type Result = ResponseFuture<Result<Page, JournalError>>;
+    fn handle(&mut self, msg: ReadLog, _: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let store = self.store.clone();
+        let spawned = thread::Builder::new()
+            .name("vigil-journal-read".into())
+            .spawn(move || {
+                let _ = tx.send(
+                    store
+                        .query(&msg.0)
+                        .map_err(|e| JournalError::Read(e.to_string())),
+                );
+            });
+        Box::pin(async move {
+            if let Err(e) = spawned {
+                return Err(JournalError::Read(format!("no thread for the query: {e}")));
             }
             rx.await.unwrap_or(Err(JournalError::Stopped))
         })

@@ -5,6 +5,9 @@
 //! Messages:
 //! - [`Committed`]: a durable event of a subscribed kind (from the journal).
 //! - [`Stop`]: release the hardware and stop; resolves when the performer has released.
+//!
+//! A core that starts from history ([`Core::history`]) gets the journal's answer to its
+//! query ([`ReadLog`]) right after it is subscribed, so it never reads the store itself.
 
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
@@ -13,8 +16,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use vigil_events::{NewEvent, UtcMicros};
 
-use crate::core::{Core, Intent, Performer};
-use crate::journal::{Append, Committed, Journal, Subscribe};
+use crate::core::{Core, Intent, Performer, Wake};
+use crate::journal::{Append, Committed, Journal, ReadLog, Subscribe};
 use crate::station_clock::StationClock;
 
 /// Longest a timer sleeps before the shell looks at the clock again, so that wall clock jumps
@@ -28,6 +31,7 @@ pub struct Stop;
 
 enum Work<C> {
     Do(C, UtcMicros),
+    Poll,
     Release(UtcMicros, tokio::sync::oneshot::Sender<()>),
 }
 
@@ -93,9 +97,13 @@ impl<C: Core> Shell<C> {
         let (tx, rx) = mpsc::channel::<Work<C::Command>>();
         let j = journal.clone();
         let name = format!("vigil-{}", core.source());
+        let waker = tx.clone();
+        let wake = Wake::new(move || {
+            let _ = waker.send(Work::Poll);
+        });
         let worker = thread::Builder::new()
             .name(name)
-            .spawn(move || perform_loop(performer, rx, j, clock));
+            .spawn(move || perform_loop(performer, rx, wake, j, clock));
         let (work, worker) = match worker {
             Ok(h) => (Some(tx), Some(h)),
             Err(e) => {
@@ -176,9 +184,11 @@ impl<C: Core> Shell<C> {
 fn perform_loop<P: Performer>(
     mut performer: P,
     rx: mpsc::Receiver<Work<P::Command>>,
+    wake: Wake,
     journal: Addr<Journal>,
     clock: StationClock,
 ) {
+    performer.start(wake);
     let append = |events: Vec<NewEvent>| {
         if !events.is_empty() {
             journal.do_send(Append(events));
@@ -197,7 +207,7 @@ fn perform_loop<P: Performer>(
             },
         };
         match work {
-            None => append(performer.poll(clock.now())),
+            None | Some(Work::Poll) => append(performer.poll(clock.now())),
             Some(Work::Do(cmd, now)) => {
                 append(performer.perform(cmd, now));
                 // Commands may arrive faster than the poll interval: keep sampling on time.
@@ -218,6 +228,26 @@ impl<C: Core> Actor for Shell<C> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(query) = self.core.history() {
+            let ask = self.journal.send(ReadLog(query));
+            ctx.spawn(ask.into_actor(self).map(|answer, act, ctx| {
+                let events = match answer {
+                    Ok(Ok(page)) => page.items,
+                    Ok(Err(e)) => {
+                        tracing::error!(source = %act.core.source(), error = %e, "history unavailable; starting without it");
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        tracing::error!(source = %act.core.source(), error = %e, "the journal did not answer the history query");
+                        Vec::new()
+                    }
+                };
+                let intents = act.core.on_history(events);
+                let now = act.clock.now();
+                act.act(intents, now, false);
+                act.arm(ctx);
+            }));
+        }
         self.arm(ctx);
     }
 }

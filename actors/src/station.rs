@@ -7,22 +7,15 @@ use std::path::Path;
 
 use actix::prelude::*;
 use vigil_config::gpio as cfg_gpio;
-use vigil_config::{CameraConfig, Config, GpioConfig};
-use vigil_events::{EventKind, Source};
-use vigil_store::Store;
+use vigil_config::{Config, GpioConfig};
+use vigil_events::EventKind;
 
-use crate::camera::{
-    CameraBackend, CameraCore, CameraPerformer, CameraSettings, TimelapseSettings,
-};
-use crate::classifier::{check_model, spawn_thermal_primed, thermal_replay_cores};
+use crate::camera::{CameraCore, CameraPerformer, CameraSettings};
+use crate::classifier::{check_model, spawn_thermal, thermal_replay_cores};
 use crate::clock::ClockCore;
 use crate::configured::Configured;
-use crate::gpio::{
-    EdgeMode, GpioCore, GpioPerformer, GpioPlan, GpioSettings, PinBackend, PinRole, PinSpec, Pull,
-    RuleAction, RuleSpec, SimPins,
-};
+use crate::gpio::{GpioCore, GpioPerformer, GpioPlan, PinBackend, SimPins};
 use crate::journal::Journal;
-use crate::link::recent_origins;
 use crate::replay::ReplayCore;
 use crate::shell::{NoHardware, Shell, Stop};
 use crate::station_clock::StationClock;
@@ -43,9 +36,6 @@ pub enum StationError {
     /// The `[power]` section cannot be used (serial port, simulator).
     #[error("power: {0}")]
     Power(String),
-    /// The log could not be read to prime a board link.
-    #[error("reading the log: {0}")]
-    Log(String),
 }
 
 const CAMERA_SUBSCRIPTIONS: &[EventKind] = &[
@@ -60,124 +50,12 @@ const CAMERA_SUBSCRIPTIONS: &[EventKind] = &[
 const CAMERA_DECISIONS: &[EventKind] = &[];
 const GPIO_DECISIONS: &[EventKind] = &[EventKind::OutputChanged, EventKind::PwmChanged];
 
-/// `[camera]` as the camera actor takes it.
-pub fn camera_settings(c: &CameraConfig) -> CameraSettings {
-    let backend = match c.backend {
-        vigil_config::CameraBackend::Synthetic => CameraBackend::Synthetic,
-        vigil_config::CameraBackend::V4l2 => CameraBackend::V4l2 {
-            device: c.device.clone(),
-            discard: 4,
-        },
-    };
-    CameraSettings {
-        backend,
-        interval: c.interval,
-        width: c.resolution.width,
-        height: c.resolution.height,
-        jpeg_quality: u8::try_from(c.jpeg_quality).unwrap_or(85),
-        min_free_bytes: u64::from(c.min_free_mb) * 1024 * 1024,
-        timelapse: TimelapseSettings {
-            ffmpeg: c.ffmpeg.clone(),
-            fps: c.fps,
-            ..TimelapseSettings::default()
-        },
-        build_timelapse: c.timelapse,
-        ..CameraSettings::default()
-    }
-}
-
-fn match_text(v: &cfg_gpio::MatchValue) -> String {
-    match v {
-        cfg_gpio::MatchValue::Bool(b) => b.to_string(),
-        cfg_gpio::MatchValue::Int(i) => i.to_string(),
-        cfg_gpio::MatchValue::Str(s) => s.clone(),
-    }
-}
-
-/// `[gpio]` as the GPIO actor takes it.
-pub fn gpio_settings(g: &GpioConfig) -> GpioSettings {
-    let bcm = |p: &cfg_gpio::PinRef| format!("bcm:{}", p.bcm);
-    let mut pins = Vec::new();
-    for i in &g.inputs {
-        pins.push(PinSpec {
-            name: i.name.clone(),
-            pin: bcm(&i.pin),
-            role: PinRole::Input {
-                pull: match i.pull {
-                    cfg_gpio::Pull::Up => Pull::Up,
-                    cfg_gpio::Pull::Down => Pull::Down,
-                    cfg_gpio::Pull::None => Pull::None,
-                },
-                edge: match i.edge {
-                    cfg_gpio::EdgeMode::Rising => EdgeMode::Rising,
-                    cfg_gpio::EdgeMode::Falling => EdgeMode::Falling,
-                    cfg_gpio::EdgeMode::Both => EdgeMode::Both,
-                },
-                debounce: i.debounce,
-            },
-        });
-    }
-    for o in &g.outputs {
-        pins.push(PinSpec {
-            name: o.name.clone(),
-            pin: bcm(&o.pin),
-            role: PinRole::Output {
-                rest_high: o.initial_high,
-            },
-        });
-    }
-    for p in &g.pwms {
-        pins.push(PinSpec {
-            name: p.name.clone(),
-            pin: bcm(&p.pin),
-            role: PinRole::Pwm {
-                frequency_hz: p.frequency_hz,
-                duty_percent: p.duty_percent,
-            },
-        });
-    }
-    let rules = g
-        .rules
-        .iter()
-        .map(|r| RuleSpec {
-            name: r.name.clone(),
-            on: r.on.name().to_string(),
-            when: r
-                .matches
-                .iter()
-                .map(|(k, v)| (k.clone(), match_text(v)))
-                .collect(),
-            action: match &r.action {
-                cfg_gpio::RuleAction::Level { output, high } => RuleAction::Set {
-                    output: output.clone(),
-                    high: *high,
-                },
-                cfg_gpio::RuleAction::Pwm {
-                    output,
-                    duty_percent,
-                    frequency_hz,
-                } => RuleAction::Pwm {
-                    output: output.clone(),
-                    duty_percent: *duty_percent,
-                    frequency_hz: *frequency_hz,
-                },
-            },
-            hold: r.hold,
-        })
-        .collect();
-    GpioSettings {
-        pins,
-        rules,
-        ..GpioSettings::default()
-    }
-}
-
 fn camera_core(cfg: &Config) -> Option<CameraCore> {
-    CameraCore::new(&camera_settings(&cfg.camera)).ok()
+    CameraCore::new(&CameraSettings::from_config(&cfg.camera)).ok()
 }
 
 fn gpio_core(cfg: &Config) -> Option<GpioCore> {
-    GpioPlan::new(&gpio_settings(&cfg.gpio))
+    GpioPlan::from_config(&cfg.gpio)
         .ok()
         .map(|plan| GpioCore::new(&plan))
 }
@@ -211,9 +89,6 @@ pub fn replay_cores() -> Vec<Box<dyn ReplayCore>> {
     cores.extend(crate::power::power_replay_cores());
     cores
 }
-
-/// How many recent board events prime a link's duplicate filter at start.
-const DEDUP_PRIMING: usize = 4096;
 
 /// The int8 model the Pico (real or simulated) and, with the int8 engine, the Pi run:
 /// `[classifier] model` for the int8 engine, else the shipped default. (With the f32 engine
@@ -281,14 +156,11 @@ fn pin_backend(g: &GpioConfig) -> Result<Box<dyn PinBackend>, StationError> {
 pub fn spawn_actors(
     cfg: &Config,
     data_dir: &Path,
-    store: &Store,
     journal: &Addr<Journal>,
     clock: StationClock,
 ) -> Result<Vec<Recipient<Stop>>, StationError> {
     let model = classifier_model(cfg)?;
-    let pico_seen = recent_origins(store, Source::Pico, DEDUP_PRIMING)
-        .map_err(|e| StationError::Log(e.to_string()))?;
-    let camera = camera_settings(&cfg.camera);
+    let camera = CameraSettings::from_config(&cfg.camera);
     CameraCore::new(&camera).map_err(|e| StationError::Camera(e.to_string()))?;
     let source = camera
         .source()
@@ -296,8 +168,7 @@ pub fn spawn_actors(
     let camera_performer = CameraPerformer::new(source, camera.performer(data_dir))
         .map_err(|e| StationError::Camera(e.to_string()))?;
 
-    let plan =
-        GpioPlan::new(&gpio_settings(&cfg.gpio)).map_err(|e| StationError::Gpio(e.to_string()))?;
+    let plan = GpioPlan::from_config(&cfg.gpio).map_err(|e| StationError::Gpio(e.to_string()))?;
     let gpio_performer = GpioPerformer::new(pin_backend(&cfg.gpio)?, &plan)
         .map_err(|e| StationError::Gpio(e.to_string()))?;
 
@@ -321,16 +192,14 @@ pub fn spawn_actors(
         camera_actor.recipient(),
         gpio_actor.recipient(),
     ];
+    // Each board link primes its duplicate filter from the log through the journal, which
+    // keeps board events exactly-once across restarts of the Pi.
     stoppers.extend(
-        spawn_thermal_primed(cfg, &model, journal, clock, pico_seen)
+        spawn_thermal(cfg, &model, journal, clock)
             .map_err(|e| StationError::Classifier(e.to_string()))?,
     );
-    // Priming the duplicate filter from the log keeps board events exactly-once across
-    // restarts of the Pi.
-    let esp32_seen = recent_origins(store, Source::Esp32, DEDUP_PRIMING)
-        .map_err(|e| StationError::Log(e.to_string()))?;
     stoppers.extend(
-        crate::power::spawn_power_primed(cfg, journal, clock, esp32_seen)
+        crate::power::spawn_power(cfg, journal, clock)
             .map_err(|e| StationError::Power(e.to_string()))?,
     );
     Ok(stoppers)

@@ -172,7 +172,7 @@ async fn supervise(opts: SupervisorOptions) -> Result<StopReport, SupervisorErro
         .start();
 
     // Actors subscribe before the first event is appended, so none misses the start.
-    let stoppers = spawn_actors(&opts.config, &opts.data_dir, &store, &journal, clock)?;
+    let stoppers = spawn_actors(&opts.config, &opts.data_dir, &journal, clock)?;
 
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())

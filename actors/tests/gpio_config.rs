@@ -53,7 +53,7 @@ fn rule(on: &str, when: &[(&str, &str)], action: RuleAction) -> RuleSpec {
 }
 
 fn led_on() -> RuleAction {
-    RuleAction::Set {
+    RuleAction::Level {
         output: "led".into(),
         high: true,
     }
@@ -155,7 +155,7 @@ fn rules_driving_the_wrong_kind_of_pin_are_refused() {
     };
     let err = plan(vec![led("27")], vec![rule("WindowClosed", &[], pwm)]).expect_err("pwm on led");
     assert!(err.to_string().contains("not a pwm output"), "{err}");
-    let set_fan = RuleAction::Set {
+    let set_fan = RuleAction::Level {
         output: "fan".into(),
         high: true,
     };
@@ -207,4 +207,110 @@ fn pull_and_edge_words_parse() {
     assert_eq!("up".parse::<Pull>(), Ok(Pull::Up));
     assert_eq!("Falling".parse::<EdgeMode>(), Ok(EdgeMode::Falling));
     assert!("sideways".parse::<EdgeMode>().is_err());
+}
+
+const STATION_GPIO: &str = r#"
+[gpio]
+backend = "sim"
+
+[[gpio.input]]
+name = "button"
+pin = "board:11"
+debounce_ms = 20
+
+[[gpio.output]]
+name = "led"
+pin = 27
+
+[[gpio.pwm]]
+name = "fan"
+pin = "bcm:18"
+frequency_hz = 25000
+duty = 0
+
+[[gpio.rule]]
+name = "person-light"
+on = "Detection"
+match = { class = "person" }
+set = "led"
+level = "high"
+for = "5s"
+"#;
+
+#[test]
+fn a_validated_config_resolves_to_the_plan_without_being_parsed_again() {
+    let cfg = vigil_config::Config::parse(STATION_GPIO, "test.toml").expect("config");
+    let plan = GpioPlan::from_config(&cfg.gpio).expect("plan");
+    assert_eq!(
+        plan.pins.iter().map(|p| p.bcm).collect::<Vec<_>>(),
+        vec![17, 27, 18]
+    );
+    assert_eq!(
+        plan.pins[0].role,
+        PinRole::Input {
+            pull: Pull::Up,
+            edge: EdgeMode::Falling,
+            debounce: Duration::from_millis(20),
+        }
+    );
+    assert_eq!(plan.rules[0].on, EventKind::Detection);
+    assert_eq!(
+        plan.rules[0].when,
+        vec![("class".to_string(), "person".to_string())]
+    );
+    assert_eq!(
+        plan.rules[0].action,
+        RuleAction::Level {
+            output: "led".into(),
+            high: true
+        }
+    );
+    assert_eq!(plan.rules[0].hold, Some(Duration::from_secs(5)));
+    // The same section in plain words resolves to the same plan.
+    let words = GpioPlan::new(&GpioSettings {
+        pins: vec![
+            PinSpec {
+                name: "button".into(),
+                pin: "board:11".into(),
+                role: plan.pins[0].role.clone(),
+            },
+            PinSpec {
+                name: "led".into(),
+                pin: "27".into(),
+                role: PinRole::Output { rest_high: false },
+            },
+            PinSpec {
+                name: "fan".into(),
+                pin: "bcm:18".into(),
+                role: PinRole::Pwm {
+                    frequency_hz: 25_000.0,
+                    duty_percent: 0.0,
+                },
+            },
+        ],
+        rules: vec![RuleSpec {
+            name: "person-light".into(),
+            on: "Detection".into(),
+            when: vec![("class".into(), "person".into())],
+            action: plan.rules[0].action.clone(),
+            hold: Some(Duration::from_secs(5)),
+        }],
+        ..GpioSettings::default()
+    })
+    .expect("plan from words");
+    assert_eq!(words, plan);
+}
+
+#[test]
+fn a_validated_rule_on_the_actors_own_decisions_is_still_refused() {
+    let text = STATION_GPIO.replace(
+        "on = \"Detection\"\nmatch = { class = \"person\" }",
+        "on = \"OutputChanged\"",
+    );
+    let cfg = vigil_config::Config::parse(&text, "test.toml").expect("config");
+    let err = GpioPlan::from_config(&cfg.gpio).expect_err("feedback");
+    assert_eq!(
+        err.to_string(),
+        "gpio rule `person-light`: rules on OutputChanged are refused (they would trigger themselves)"
+    );
 }

@@ -59,7 +59,7 @@ fn plan() -> GpioPlan {
                 "person-led",
                 "Detection",
                 &[("class", "person")],
-                RuleAction::Set {
+                RuleAction::Level {
                     output: "led".into(),
                     high: true,
                 },
@@ -69,7 +69,7 @@ fn plan() -> GpioPlan {
                 "window-led",
                 "WindowOpened",
                 &[],
-                RuleAction::Set {
+                RuleAction::Level {
                     output: "led".into(),
                     high: true,
                 },
@@ -79,7 +79,7 @@ fn plan() -> GpioPlan {
                 "night-relay",
                 "WindowClosed",
                 &[],
-                RuleAction::Set {
+                RuleAction::Level {
                     output: "relay".into(),
                     high: false,
                 },

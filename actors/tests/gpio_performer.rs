@@ -45,7 +45,7 @@ fn settings(edge: EdgeMode) -> GpioSettings {
             name: "button-led".into(),
             on: "GpioEdge".into(),
             when: vec![("edge".into(), "falling".into())],
-            action: RuleAction::Set {
+            action: RuleAction::Level {
                 output: "led".into(),
                 high: true,
             },

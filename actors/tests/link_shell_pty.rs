@@ -1,4 +1,4 @@
-//! The link shell over a real pseudo-terminal with the Pico simulator on the other end:
+//! The link (its core under the one shell, its port performer) over a real pseudo-terminal with the Pico simulator on the other end:
 //! frames arrive as events exactly once, acks reach the board after commit, and pulling the
 //! cable (the pty hung up, its path gone) and plugging it back records LinkDown then LinkUp.
 
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use vigil_actors::classifier::boardsim::{model, PicoSim, PicoSimConfig, PtyPair, WallClock};
 use vigil_actors::journal::{Committed, Flush, GroupCommit, Journal, Subscribe};
-use vigil_actors::link::{LinkCore, LinkShell, LinkSpec, LinkTiming, SerialPath};
+use vigil_actors::link::{LinkCore, LinkPort, LinkSpec, LinkTiming, SerialPath};
 use vigil_actors::shell::Stop;
 use vigil_actors::station_clock::StationClock;
 use vigil_events::{ClassPolicy, Envelope, Event, EventKind, Source};
@@ -101,14 +101,8 @@ fn frames_arrive_once_acks_after_commit_and_replug_is_visible() {
             baud: 115_200,
             exclusive: false,
         };
-        let link = LinkShell::new(
-            core,
-            Box::new(opener),
-            journal.clone(),
-            StationClock::Real,
-            timing,
-        )
-        .spawn();
+        let link = LinkPort::new(core, Box::new(opener), timing)
+            .spawn(journal.clone(), StationClock::Real);
 
         let frames = |log: &Log| {
             count(log, |e| {

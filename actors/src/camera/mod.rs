@@ -65,7 +65,9 @@ pub enum CameraBackend {
     },
 }
 
-/// The `[camera]` settings, in plain types (the lead maps them from vigil-config).
+/// The camera actor's settings: the validated `[camera]` section
+/// ([`CameraSettings::from_config`]) plus what only the actor knows (frames discarded per
+/// shot, fault backoff, encoder details).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CameraSettings {
     /// Backend.
@@ -105,6 +107,33 @@ impl Default for CameraSettings {
 }
 
 impl CameraSettings {
+    /// The settings for the validated `[camera]` section `c` (the config checked the ranges:
+    /// interval 100 ms to 1 day, JPEG quality 1–100, fps 1–120).
+    pub fn from_config(c: &vigil_config::CameraConfig) -> Self {
+        let backend = match c.backend {
+            vigil_config::CameraBackend::Synthetic => CameraBackend::Synthetic,
+            vigil_config::CameraBackend::V4l2 => CameraBackend::V4l2 {
+                device: c.device.clone(),
+                discard: 4,
+            },
+        };
+        CameraSettings {
+            backend,
+            interval: c.interval,
+            width: c.resolution.width,
+            height: c.resolution.height,
+            jpeg_quality: u8::try_from(c.jpeg_quality).unwrap_or(85),
+            min_free_bytes: u64::from(c.min_free_mb) * 1024 * 1024,
+            timelapse: TimelapseSettings {
+                ffmpeg: c.ffmpeg.clone(),
+                fps: c.fps,
+                ..TimelapseSettings::default()
+            },
+            build_timelapse: c.timelapse,
+            ..CameraSettings::default()
+        }
+    }
+
     /// The performer's part of the settings, for `data_dir`.
     pub fn performer(&self, data_dir: &Path) -> PerformerSettings {
         PerformerSettings {

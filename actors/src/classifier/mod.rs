@@ -16,7 +16,6 @@ pub mod thermal;
 pub use self::core::{ClassifierCommand, ClassifierCore, ClassifierRule};
 pub use performer::{check_model, ClassifierError, Int8Performer, HOST_ENGINE};
 pub use thermal::{
-    pico_settings, spawn_thermal, spawn_thermal_primed, thermal_replay_cores, StationTime,
-    ThermalSpawnError, SIM_PICO_DEVICE,
+    pico_settings, spawn_thermal, thermal_replay_cores, ThermalSpawnError, SIM_PICO_DEVICE,
 };
 pub use vigil_boardsim as boardsim;

@@ -2,37 +2,24 @@
 //! simulator on a pseudo-terminal when `[pico] port = "sim"`) and the classifier.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
-use vigil_boardsim::{PicoSim, PicoSimConfig, PtyPair, SimClock, SimError};
-use vigil_config::{Config, Engine, FrameMode as ConfigFrameMode, PortSpec};
-use vigil_events::BoardOrigin;
+use vigil_boardsim::{PicoSim, PicoSimConfig, SimError};
+use vigil_config::{Config, Engine, FrameMode as ConfigFrameMode};
 use vigil_wire::{BoardRole, FrameMode, Message, PicoConfig};
 
 use super::core::{configured, ClassifierRule};
 use super::performer::{ClassifierError, Int8Performer};
 use crate::journal::Journal;
-use crate::link::{LinkCore, LinkShell, LinkSpec, LinkTiming, SerialPath};
+use crate::link::{
+    open_board, pi_boot, Link, LinkCore, LinkPort, LinkSpec, LinkTiming, StationTime,
+};
 use crate::replay::ReplayCore;
 use crate::shell::{Shell, Stop};
 use crate::station_clock::StationClock;
 
 /// Device id of the in-process Pico simulator.
 pub const SIM_PICO_DEVICE: u32 = 0x0050_1C00;
-
-/// The station clock as a simulator's time source.
-#[derive(Debug, Clone, Copy)]
-pub struct StationTime(pub StationClock);
-
-impl SimClock for StationTime {
-    fn now_us(&self) -> i64 {
-        self.0.now()
-    }
-    fn real_until(&self, t_us: i64) -> Duration {
-        self.0.real_until(t_us)
-    }
-}
 
 /// Why the thermal actors could not start.
 #[derive(Debug, thiserror::Error)]
@@ -62,11 +49,6 @@ pub fn pico_settings(cfg: &Config) -> PicoConfig {
     }
 }
 
-/// The Pi's boot id in link headers: the start second (changes at every supervisor start).
-fn pi_boot(clock: &StationClock) -> u32 {
-    (clock.now().div_euclid(1_000_000) & 0xFFFF_FFFF) as u32
-}
-
 /// The Pi's engine: int8 on `model` (the default), or with `[classifier] engine = "f32"` the
 /// f32 reference from `[classifier] model` (a vigil-thermal JSON file) or the shipped one.
 pub fn host_performer(cfg: &Config, model: &[u8]) -> Result<Int8Performer, ThermalSpawnError> {
@@ -83,32 +65,21 @@ pub fn host_performer(cfg: &Config, model: &[u8]) -> Result<Int8Performer, Therm
     }
 }
 
-/// Start the Pico link and the classifier; see [`spawn_thermal_primed`].
+/// Start the Pico link and the classifier. `model` is the int8 model file the Pi (and the
+/// simulated Pico) run. The link primes its duplicate filter from the journal
+/// ([`crate::link::Link`]), so nothing the board re-sends after a restart is appended twice.
+/// Returns what the supervisor stops, in order (the link, which stops the simulator, then the
+/// classifier).
 pub fn spawn_thermal(
     cfg: &Config,
     model: &[u8],
     journal: &Addr<Journal>,
     clock: StationClock,
 ) -> Result<Vec<Recipient<Stop>>, ThermalSpawnError> {
-    spawn_thermal_primed(cfg, model, journal, clock, Vec::new())
-}
-
-/// Start the Pico link and the classifier. `model` is the int8 model file the Pi (and the
-/// simulated Pico) run; `primed` the origins of the Pico's last events in the log
-/// ([`crate::link::recent_origins`]), so nothing the board re-sends is appended twice.
-/// Returns what the supervisor stops, in order.
-pub fn spawn_thermal_primed(
-    cfg: &Config,
-    model: &[u8],
-    journal: &Addr<Journal>,
-    clock: StationClock,
-    primed: Vec<BoardOrigin>,
-) -> Result<Vec<Recipient<Stop>>, ThermalSpawnError> {
     let performer = host_performer(cfg, model)?;
-    let (opener, port_name, sim) = match &cfg.pico.port {
-        PortSpec::Sim => {
-            let pair = PtyPair::open()?;
-            let path = pair.path().display().to_string();
+    let board = open_board(&cfg.pico.port, cfg.pico.baud)?;
+    let sim = match board.sim_end {
+        Some((master, keep)) => {
             let sim = PicoSim::new(
                 PicoSimConfig {
                     device: SIM_PICO_DEVICE,
@@ -119,53 +90,35 @@ pub fn spawn_thermal_primed(
                 model.to_vec(),
                 Arc::new(StationTime(clock)),
             )?;
-            let (master, keep) = pair.into_parts();
-            let handle = sim.spawn(master, Some(keep))?;
-            let opener = SerialPath {
-                path: path.clone(),
-                baud: cfg.pico.baud,
-                exclusive: false,
-            };
-            (opener, format!("sim:{path}"), Some(handle))
+            Some(sim.spawn(master, Some(keep))?)
         }
-        PortSpec::Device(p) => {
-            let path = p.display().to_string();
-            (
-                SerialPath {
-                    path: path.clone(),
-                    baud: cfg.pico.baud,
-                    exclusive: true,
-                },
-                path,
-                None,
-            )
-        }
+        None => None,
     };
     let classifier = Shell::new(configured(), performer, journal.clone(), clock).spawn();
-    let mut core = LinkCore::new(LinkSpec {
+    let core = LinkCore::new(LinkSpec {
         board: vigil_events::Source::Pico,
         owner: vigil_events::Source::Classifier,
         role: BoardRole::Thermal,
-        port: port_name,
+        port: board.name,
         pi_boot: pi_boot(&clock),
         on_link_up: vec![Message::PicoConfig(pico_settings(cfg))],
     });
-    core.prime(primed);
-    let mut link = LinkShell::new(
-        core,
-        Box::new(opener),
-        journal.clone(),
-        clock,
-        LinkTiming::default(),
-    );
+    let mut link = LinkPort::new(core, Box::new(board.opener), LinkTiming::default());
     if let Some(h) = sim {
         link = link.on_stop(move || h.stop());
     }
-    let link = link.spawn();
+    let link = link.spawn(journal.clone(), clock);
     Ok(vec![link.recipient(), classifier.recipient()])
 }
 
 /// Fresh thermal cores as a starting supervisor has them (for replay).
 pub fn thermal_replay_cores() -> Vec<Box<dyn ReplayCore>> {
-    vec![Box::new(configured())]
+    vec![
+        Box::new(configured()),
+        Box::new(Link::of(
+            vigil_events::Source::Pico,
+            vigil_events::Source::Classifier,
+            BoardRole::Thermal,
+        )),
+    ]
 }

@@ -4,99 +4,11 @@
 //! the 40-pin header (`board:11`). Header positions are mapped to BCM; power and ground
 //! positions are refused.
 //!
-//! | board | BCM | board | BCM |
-//! |---|---|---|---|
-//! | 1 | 3V3 | 2 | 5V |
-//! | 3 | 2 | 4 | 5V |
-//! | 5 | 3 | 6 | GND |
-//! | 7 | 4 | 8 | 14 |
-//! | 9 | GND | 10 | 15 |
-//! | 11 | 17 | 12 | 18 |
-//! | 13 | 27 | 14 | GND |
-//! | 15 | 22 | 16 | 23 |
-//! | 17 | 3V3 | 18 | 24 |
-//! | 19 | 10 | 20 | GND |
-//! | 21 | 9 | 22 | 25 |
-//! | 23 | 11 | 24 | 8 |
-//! | 25 | GND | 26 | 7 |
-//! | 27 | 0 | 28 | 1 |
-//! | 29 | 5 | 30 | GND |
-//! | 31 | 6 | 32 | 12 |
-//! | 33 | 13 | 34 | GND |
-//! | 35 | 19 | 36 | 16 |
-//! | 37 | 26 | 38 | 20 |
-//! | 39 | GND | 40 | 21 |
-
-use std::fmt;
-use std::str::FromStr;
+//! The header map is the config's ([`vigil_config::gpio::header`]), the one table of it.
 
 use vigil_events::UtcMicros;
 
-/// What sits at a position of the 40-pin header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HeaderPin {
-    /// A GPIO, by BCM number.
-    Gpio(u8),
-    /// A supply pin (`3V3` or `5V`).
-    Power(&'static str),
-    /// Ground.
-    Ground,
-}
-
-/// The 40-pin header, position 1 first.
-const HEADER: [HeaderPin; 40] = {
-    use HeaderPin::{Gpio as G, Ground as Z, Power as P};
-    [
-        P("3V3"),
-        P("5V"),
-        G(2),
-        P("5V"),
-        G(3),
-        Z,
-        G(4),
-        G(14),
-        Z,
-        G(15),
-        G(17),
-        G(18),
-        G(27),
-        Z,
-        G(22),
-        G(23),
-        P("3V3"),
-        G(24),
-        G(10),
-        Z,
-        G(9),
-        G(25),
-        G(11),
-        G(8),
-        Z,
-        G(7),
-        G(0),
-        G(1),
-        G(5),
-        Z,
-        G(6),
-        G(12),
-        G(13),
-        Z,
-        G(19),
-        G(16),
-        G(26),
-        G(20),
-        Z,
-        G(21),
-    ]
-};
-
-/// What is at header position `board` (1..=40).
-pub fn header_pin(board: u8) -> Option<HeaderPin> {
-    HEADER.get(usize::from(board).checked_sub(1)?).copied()
-}
-
-/// Highest BCM number on the 40-pin header.
-pub const MAX_BCM: u8 = 27;
+pub use vigil_config::gpio::header::{header_pin, HeaderPin, MAX_BCM};
 
 /// A pin reference that does not name a usable GPIO.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,86 +61,7 @@ pub fn parse_pin(spec: &str) -> Result<u8, PinRefError> {
     Ok(bcm)
 }
 
-/// Input bias.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Pull {
-    /// No bias (an external resistor is fitted).
-    #[default]
-    None,
-    /// Pull-up: idles high, a button to ground reads low when pressed.
-    Up,
-    /// Pull-down: idles low.
-    Down,
-}
-
-/// A word that is not one of the expected names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{got}` (expected {expected})")]
-pub struct UnknownName {
-    /// What was parsed.
-    pub what: &'static str,
-    /// As written.
-    pub got: String,
-    /// The accepted words.
-    pub expected: &'static str,
-}
-
-impl FromStr for Pull {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "none" | "off" => Ok(Pull::None),
-            "up" => Ok(Pull::Up),
-            "down" => Ok(Pull::Down),
-            _ => Err(UnknownName {
-                what: "pull",
-                got: s.to_string(),
-                expected: "none, up or down",
-            }),
-        }
-    }
-}
-
-/// Which debounced edges of an input become `GpioEdge` events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum EdgeMode {
-    /// Low to high only.
-    Rising,
-    /// High to low only.
-    Falling,
-    /// Both.
-    #[default]
-    Both,
-}
-
-impl EdgeMode {
-    /// Whether `edge` is reported in this mode.
-    pub fn reports(self, edge: vigil_events::kinds::Edge) -> bool {
-        use vigil_events::kinds::Edge;
-        matches!(
-            (self, edge),
-            (EdgeMode::Both, _)
-                | (EdgeMode::Rising, Edge::Rising)
-                | (EdgeMode::Falling, Edge::Falling)
-        )
-    }
-}
-
-impl FromStr for EdgeMode {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "rising" => Ok(EdgeMode::Rising),
-            "falling" => Ok(EdgeMode::Falling),
-            "both" => Ok(EdgeMode::Both),
-            _ => Err(UnknownName {
-                what: "edge",
-                got: s.to_string(),
-                expected: "rising, falling or both",
-            }),
-        }
-    }
-}
+pub use vigil_config::gpio::{EdgeMode, Pull, UnknownName};
 
 /// What a backend refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -306,16 +139,6 @@ pub trait PinBackend: Send + 'static {
     fn release(&mut self, pin: u8) -> Result<(), PinError>;
 }
 
-impl fmt::Display for Pull {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Pull::None => "none",
-            Pull::Up => "up",
-            Pull::Down => "down",
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,19 +170,6 @@ mod tests {
         assert!(matches!(parse_pin("board:0"), Err(PinRefError::Unknown(_))));
         assert!(matches!(parse_pin("28"), Err(PinRefError::Unknown(_))));
         assert!(matches!(parse_pin("led"), Err(PinRefError::Unknown(_))));
-    }
-
-    #[test]
-    fn every_header_gpio_is_a_distinct_bcm() {
-        let mut seen: Vec<u8> = HEADER
-            .iter()
-            .filter_map(|p| match p {
-                HeaderPin::Gpio(b) => Some(*b),
-                _ => None,
-            })
-            .collect();
-        seen.sort_unstable();
-        assert_eq!(seen, (0..=MAX_BCM).collect::<Vec<_>>());
     }
 
     #[test]

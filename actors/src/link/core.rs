@@ -12,7 +12,8 @@
 //! - **Exactly once.** Board messages that become log events are appended with
 //!   `origin = (device, boot, seq, device_ts)` and remembered by `(device, boot, seq)`; a
 //!   frame already seen is dropped and counted (`duplicate`). The memory is primed from the
-//!   log at start ([`LinkCore::prime`]), so a restart of the Pi does not append again what a
+//!   log at start ([`LinkCore::prime`], from the journal's answer to the link core's history
+//!   query, see [`super::actor`]), so a restart of the Pi does not append again what a
 //!   board re-sends. Control frames must have increasing seqs within a boot (`replayed`).
 //! - **Acks after durability.** An `event_ack` goes to the board only when the journal hands
 //!   the event back committed ([`LinkCore::on_committed`]), never at append time. A
@@ -440,9 +441,15 @@ impl LinkCore {
         if env.source != self.spec.board {
             return Vec::new();
         }
-        let Some(o) = env.origin else {
-            return Vec::new();
-        };
+        match env.origin {
+            Some(o) => self.durable(o),
+            None => Vec::new(),
+        }
+    }
+
+    /// A board event of this link's board (the link core checked the source) is durable:
+    /// remember it, and ack it if the board is talking.
+    pub fn durable(&mut self, o: BoardOrigin) -> Vec<LinkAction> {
         self.in_flight.remove(&(o.device, o.boot, o.seq));
         self.remember(o.device, o.boot, o.seq);
         self.ack(o.device, o.boot, o.seq, false)

@@ -14,9 +14,10 @@
 //! by reason (`LinkStats`), appends the ESP32's buffered events with their board timestamps
 //! (`PowerSwitched`, `WatchdogTripped`, `OverrideChanged`, `SntpSynced`; source `esp32`, with
 //! `origin = (device, boot, seq, device_ts)`), deduplicated by `(device, boot, seq)` and primed
-//! from the log ([`spawn_power_primed`]), and acks each one only once the journal has made it
+//! from the log through the journal ([`crate::link::Link`]), and acks each one only once the journal has made it
 //! durable. Control packets (`halt_notice`, `time_reply`, `windows_ack`, `power_status`) are
-//! forwarded to this actor.
+//! forwarded to this actor's performer over a channel, and it sends through the link's
+//! [`crate::link::ToBoard`] handle.
 //!
 //! # The simulated station
 //!
@@ -56,9 +57,9 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use vigil_boardsim::esp32::{Esp32Sim, Esp32SimConfig, SIM_ESP32_DEVICE};
-use vigil_boardsim::{PtyPair, SimError};
-use vigil_config::{Config, PortSpec, PowerConfig};
-use vigil_events::{BoardOrigin, Source};
+use vigil_boardsim::SimError;
+use vigil_config::{Config, PowerConfig};
+use vigil_events::Source;
 use vigil_wire::BoardRole;
 
 pub use self::core::{
@@ -68,11 +69,10 @@ pub use self::core::{
 pub use self::performer::{PowerPerformer, SimBoard};
 pub use self::protocol::{Phase, PowerProtocol, ProtocolSettings, Step};
 
-use crate::classifier::thermal::StationTime;
 use crate::configured::Configured;
 use crate::journal::{Append, Flush, Journal};
 use crate::link::{
-    BoardPacket, LinkCore, LinkShell, LinkSpec, LinkTiming, SendToBoard, SerialPath,
+    open_board, pi_boot, Link, LinkCore, LinkPort, LinkSpec, LinkTiming, StationTime,
 };
 use crate::replay::ReplayCore;
 use crate::shell::{Shell, Stop};
@@ -102,7 +102,10 @@ pub fn configured_power() -> Configured<PowerCore> {
 
 /// Fresh power cores as a starting supervisor has them (for replay).
 pub fn power_replay_cores() -> Vec<Box<dyn ReplayCore>> {
-    vec![Box::new(configured_power())]
+    vec![
+        Box::new(configured_power()),
+        Box::new(Link::of(Source::Esp32, Source::Power, BoardRole::Power)),
+    ]
 }
 
 fn us(d: Duration) -> i64 {
@@ -154,120 +157,77 @@ fn poll_every(p: &PowerConfig, clock: &StationClock) -> Duration {
         .clamp(Duration::from_millis(1), Duration::from_millis(250))
 }
 
-/// The Pi's boot id in link headers: the start second.
-fn pi_boot(clock: &StationClock) -> u32 {
-    (clock.now().div_euclid(1_000_000) & 0xFFFF_FFFF) as u32
-}
-
-/// Receives the link's control packets for the performer thread.
-struct Inbox(mpsc::Sender<BoardPacket>);
-
-impl Actor for Inbox {
-    type Context = Context<Self>;
-}
-
-impl Handler<BoardPacket> for Inbox {
-    type Result = ();
-    fn handle(&mut self, msg: BoardPacket, _: &mut Self::Context) {
-        let _ = self.0.send(msg);
+/// Make everything appended so far durable, waiting on the performer thread (which may
+/// block): the flush is sent from the actor system's own arbiter, and the answer comes back
+/// over a channel, with `timeout`.
+fn flush_blocking(
+    journal: &Addr<Journal>,
+    arbiter: &ArbiterHandle,
+    timeout: Duration,
+) -> Result<u64, String> {
+    let (tx, rx) = mpsc::channel();
+    let j = journal.clone();
+    let sent = arbiter.spawn(async move {
+        let _ = tx.send(j.send(Flush).await);
+    });
+    if !sent {
+        return Err("the actor system has stopped".to_string());
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(Ok(seq))) => Ok(seq),
+        Ok(Ok(Err(e))) => Err(e.to_string()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "the journal did not answer within {} s",
+            timeout.as_secs()
+        )),
     }
 }
 
-/// Start the ESP32 link and the power actor; see [`spawn_power_primed`].
+/// Start the ESP32 link and the power actor (with the in-process simulator when
+/// `[power] port = "sim"`). The link primes its duplicate filter from the journal
+/// ([`crate::link::Link`]), so that nothing the board re-sends after a Pi restart is appended
+/// twice. Returns what the supervisor stops, in order (the link first, then the power actor,
+/// which stops the simulator).
 pub fn spawn_power(
     cfg: &Config,
     journal: &Addr<Journal>,
     clock: StationClock,
 ) -> Result<Vec<Recipient<Stop>>, PowerSpawnError> {
-    spawn_power_primed(cfg, journal, clock, Vec::new())
-}
-
-/// Start the ESP32 link and the power actor (with the in-process simulator when
-/// `[power] port = "sim"`). `primed` are the origins of the ESP32's last events in the log
-/// (`crate::link::recent_origins(store, Source::Esp32, n)`), so that nothing the board
-/// re-sends after a Pi restart is appended twice. Returns what the supervisor stops, in
-/// order (the link first, then the power actor, which stops the simulator).
-pub fn spawn_power_primed(
-    cfg: &Config,
-    journal: &Addr<Journal>,
-    clock: StationClock,
-    primed: Vec<BoardOrigin>,
-) -> Result<Vec<Recipient<Stop>>, PowerSpawnError> {
     let p = &cfg.power;
-    let (opener, port_name, sim) = match &p.port {
-        PortSpec::Sim => {
-            let pair = PtyPair::open()?;
-            let path = pair.path().display().to_string();
+    let board = open_board(&p.port, p.baud)?;
+    let sim = match board.sim_end {
+        Some((master, keep)) => {
             let sim = Esp32Sim::new(sim_board_config(p, &clock), Arc::new(StationTime(clock)));
-            let (master, keep) = pair.into_parts();
-            let opener = SerialPath {
-                path: path.clone(),
-                baud: p.baud,
-                exclusive: false,
-            };
-            (
-                opener,
-                format!("sim:{path}"),
-                SimBoard::Pending(Box::new((sim, master, keep))),
-            )
+            SimBoard::Pending(Box::new((sim, master, keep)))
         }
-        PortSpec::Device(d) => {
-            let path = d.display().to_string();
-            let opener = SerialPath {
-                path: path.clone(),
-                baud: p.baud,
-                exclusive: true,
-            };
-            (opener, path, SimBoard::None)
-        }
+        None => SimBoard::None,
     };
     let model_power = p.port.is_sim();
 
     let (tx, rx) = mpsc::channel();
-    let inbox = Inbox(tx).start();
-    let mut core = LinkCore::new(LinkSpec {
+    let core = LinkCore::new(LinkSpec {
         board: Source::Esp32,
         owner: Source::Power,
         role: BoardRole::Power,
-        port: port_name,
+        port: board.name,
         pi_boot: pi_boot(&clock),
         on_link_up: Vec::new(),
     });
-    core.prime(primed);
     let timing = LinkTiming {
         heartbeat: None,
         ..LinkTiming::default()
     };
-    let link = LinkShell::new(core, Box::new(opener), journal.clone(), clock, timing)
-        .forward_to(inbox.recipient())
-        .spawn();
+    let link = LinkPort::new(core, Box::new(board.opener), timing).forward_to(tx);
+    let to_link = link.to_board();
+    let link = link.spawn(journal.clone(), clock);
 
-    let to_link = link.clone();
-    let to_board: performer::ToBoard = Box::new(move |m| to_link.do_send(SendToBoard(m)));
+    let to_board: performer::ToBoard = Box::new(move |m| to_link.send(m));
     let j = journal.clone();
     let append: performer::AppendNow = Box::new(move |events| j.do_send(Append(events)));
-    let j = journal.clone();
-    let mut runtime = None;
-    let flush: performer::FlushNow = Box::new(move || {
-        if runtime.is_none() {
-            runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .ok();
-        }
-        let Some(rt) = runtime.as_ref() else {
-            return Err("no runtime for the flush".to_string());
-        };
-        let j = j.clone();
-        rt.block_on(async move {
-            match tokio::time::timeout(Duration::from_secs(5), j.send(Flush)).await {
-                Ok(Ok(Ok(seq))) => Ok(seq),
-                Ok(Ok(Err(e))) => Err(e.to_string()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("the journal did not answer within 5 s".to_string()),
-            }
-        })
-    });
+    let (j, arbiter) = (journal.clone(), Arbiter::current());
+    let flush: performer::FlushNow =
+        Box::new(move || flush_blocking(&j, &arbiter, Duration::from_secs(5)));
     let protocol = PowerProtocol::new(protocol_settings(p, &clock, model_power));
     let performer = PowerPerformer::new(
         protocol,

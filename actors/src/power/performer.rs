@@ -1,5 +1,5 @@
 //! The power actor's performer: runs the Pi's side of the protocol ([`PowerProtocol`]) on the
-//! shell's performer thread. It sends through the board link ([`crate::link::LinkShell`]),
+//! shell's performer thread. It sends through the board link ([`crate::link::ToBoard`]),
 //! reads the board's control packets from an inbox the link forwards to, flushes the journal
 //! before confirming a halt, runs the poweroff command, and starts the in-process ESP32
 //! simulator when the core says the station has started.
