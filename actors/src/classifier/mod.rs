@@ -7,7 +7,7 @@
 //! - [`thermal`]: [`spawn_thermal`] (the Pico link, or the in-process simulator, and the
 //!   classifier shell) and [`thermal_replay_cores`].
 //!
-//! The Pico simulator itself lives in `vigil-boardsim`, re-exported as [`boardsim`].
+//! The Pico simulator itself is the `vigil-sim` crate (`firmware/sim`).
 
 pub mod core;
 pub mod performer;
@@ -19,4 +19,3 @@ pub use thermal::{
     pico_settings, spawn_thermal, spawn_thermal_primed, thermal_replay_cores, StationTime,
     ThermalSpawnError, SIM_PICO_DEVICE,
 };
-pub use vigil_boardsim as boardsim;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use vigil_boardsim::{PicoSim, PicoSimConfig, PtyPair, SimClock, SimError};
 use vigil_config::{Config, Engine, FrameMode as ConfigFrameMode, PortSpec};
 use vigil_events::BoardOrigin;
+use vigil_sim::{PicoSim, PicoSimConfig, PtyPair, SimClock, SimError};
 use vigil_wire::{BoardRole, FrameMode, Message, PicoConfig};
 
 use super::core::{configured, ClassifierRule};
@@ -68,14 +68,14 @@ fn pi_boot(clock: &StationClock) -> u32 {
 }
 
 /// The Pi's engine: int8 on `model` (the default), or with `[classifier] engine = "f32"` the
-/// f32 reference from `[classifier] model` (a vigil-thermal JSON file) or the shipped one.
+/// f32 reference from `[classifier] model` (a vigil-int8 `f32model` JSON file) or the shipped one.
 pub fn host_performer(cfg: &Config, model: &[u8]) -> Result<Int8Performer, ThermalSpawnError> {
     match cfg.classifier.engine {
         Engine::Int8 => Ok(Int8Performer::new(model)?),
         Engine::F32 => {
             let f32 = match &cfg.classifier.model {
-                Some(path) => vigil_thermal::f32model::load(path),
-                None => vigil_thermal::shipped::f32_model(),
+                Some(path) => vigil_int8::f32model::load(path),
+                None => vigil_int8::shipped::f32_model(),
             }
             .map_err(|e| ThermalSpawnError::F32Model(e.to_string()))?;
             Ok(Int8Performer::f32(f32))
