@@ -24,7 +24,7 @@ use vigil_events::kinds::AuditQueried;
 use vigil_events::{DataClass, EventKind, NewEvent, Source, UtcMicros};
 use vigil_store::Query;
 
-use crate::render::envelope_json;
+use vigil_store::envelope_json;
 
 /// Most events one page returns.
 pub const MAX_PAGE: usize = 1000;

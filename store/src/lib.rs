@@ -20,7 +20,7 @@ use vigil_events::{ClassPolicy, Envelope, Hash, NewEvent};
 pub use chain::{chain_hash, Key, ZERO_HASH};
 pub use error::StoreError;
 pub use export::{
-    envelope_json, write_header, write_record, ExportFormat, ExportSummary, EXPORT_VERSION,
+    envelope_json, ts_json, write_header, write_record, ExportFormat, ExportSummary, EXPORT_VERSION,
 };
 pub use keys::BUCKET_US;
 pub use open::{read_key, LOCK, MARKER, SLED};
