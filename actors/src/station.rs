@@ -98,7 +98,7 @@ pub fn classifier_model(cfg: &Config) -> Result<Vec<u8>, StationError> {
         (Some(path), vigil_config::Engine::Int8) => std::fs::read(path).map_err(|e| {
             StationError::Classifier(format!("cannot read model {}: {e}", path.display()))
         })?,
-        _ => vigil_thermal::shipped::INT8.to_vec(),
+        _ => vigil_int8::shipped::INT8.to_vec(),
     };
     check_model(&bytes).map_err(|e| StationError::Classifier(format!("model: {e}")))?;
     Ok(bytes)

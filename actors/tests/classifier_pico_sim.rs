@@ -2,7 +2,7 @@
 //! simulator (the real Pico core) and the classifier; the person walking through is detected,
 //! the empty room is not, and the Pi records that it agrees with the Pico frame by frame.
 //!
-//! The model is the stand-in of vigil-boardsim (a weak classifier), so the threshold is set to
+//! The model is the stand-in of vigil-sim (a weak classifier), so the threshold is set to
 //! 0.60; the scene seed is the simulator's default (1).
 
 use std::collections::BTreeMap;
@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use vigil_actors::classifier::boardsim::model;
 use vigil_actors::classifier::spawn_thermal;
 use vigil_actors::journal::{Append, Committed, Flush, GroupCommit, Journal, Subscribe};
 use vigil_actors::shell::Stop;
@@ -18,6 +17,7 @@ use vigil_actors::station_clock::StationClock;
 use vigil_config::Config;
 use vigil_events::kinds::{ConfigLoaded, SupervisorStarted};
 use vigil_events::{ClassPolicy, Envelope, Event, NewEvent, Source};
+use vigil_sim::model;
 use vigil_store::{Store, StoreOptions};
 
 const CONFIG: &str = "[pico]\nport = \"sim\"\nrefresh_hz = 16\n\n[classifier]\nthreshold = 0.60\nhysteresis_frames = 3\n";

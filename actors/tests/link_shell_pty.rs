@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use vigil_actors::classifier::boardsim::{model, PicoSim, PicoSimConfig, PtyPair, WallClock};
 use vigil_actors::journal::{Committed, Flush, GroupCommit, Journal, Subscribe};
 use vigil_actors::link::{LinkCore, LinkPort, LinkSpec, LinkTiming, SerialPath};
 use vigil_actors::shell::Stop;
 use vigil_actors::station_clock::StationClock;
 use vigil_events::{ClassPolicy, Envelope, Event, EventKind, Source};
+use vigil_sim::{model, PicoSim, PicoSimConfig, PtyPair, WallClock};
 use vigil_store::{Store, StoreOptions};
 use vigil_wire::{BoardRole, Message, PicoConfig};
 

@@ -1,8 +1,9 @@
-//! Envelopes as people and scripts read them: JSON objects, table rows and CSV lines.
+//! Envelopes as people and scripts read them: table rows and CSV lines. (The one JSON
+//! rendering of an envelope is [`vigil_store::envelope_json`].)
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
-use vigil_events::{Envelope, UtcMicros};
+use serde_json::Value;
+use vigil_events::UtcMicros;
 
 /// RFC 3339 UTC with `Z` and microseconds when needed.
 pub fn rfc3339(t: UtcMicros) -> String {
@@ -10,30 +11,6 @@ pub fn rfc3339(t: UtcMicros) -> String {
         Some(d) => d.to_rfc3339_opts(SecondsFormat::AutoSi, true),
         None => format!("{t}µs"),
     }
-}
-
-/// One envelope as a JSON object (payload as its fields).
-pub fn envelope_json(env: &Envelope) -> Value {
-    let origin = env.origin.map(|o| {
-        json!({
-            "device": o.device,
-            "boot": o.boot,
-            "seq": o.seq,
-            "device_ts": rfc3339(o.device_ts),
-        })
-    });
-    json!({
-        "seq": env.seq,
-        "ts": rfc3339(env.ts),
-        "source": env.source.as_str(),
-        "kind": env.kind.name(),
-        "class": env.class.as_str(),
-        "schema": env.schema,
-        "origin": origin,
-        "payload": serde_json::to_value(&env.payload).unwrap_or(Value::Null),
-        "prev": hex::encode(env.prev),
-        "hash": hex::encode(env.hash),
-    })
 }
 
 /// A short one-line summary of a payload (as JSON) for tables.

@@ -18,7 +18,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("thermal/models")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/int8/models")
 }
 
 fn s(p: &Path) -> &str {

@@ -118,19 +118,40 @@ pub fn write_record<W: Write>(
     Ok(())
 }
 
-/// One event as a JSON object (the jsonl export line).
+/// A timestamp (UTC µs) as the JSON renderings of events write it: RFC 3339 in UTC with `Z`
+/// and always six fractional digits (`2026-06-01T07:30:00.000000Z`), so it is lossless, has
+/// one width and sorts as text. A value outside chrono's range (never written by vigil) is
+/// rendered as `<µs>µs`.
+pub fn ts_json(ts: vigil_events::UtcMicros) -> String {
+    match chrono::DateTime::from_timestamp_micros(ts) {
+        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        None => format!("{ts}µs"),
+    }
+}
+
+/// One event as a JSON object: the one JSON rendering of an envelope, used by the jsonl export,
+/// `vigil audit --format json|jsonl` and the local API.
+///
+/// Fields: `seq`, `ts` ([`ts_json`]), `source`, `kind`, `class`, `schema`, `origin` (`null`,
+/// or the board's `device`, `boot`, `seq` and `device_ts`, rendered like `ts`), `payload`
+/// (the typed payload's fields), `prev` and `hash` (hex).
 pub fn envelope_json(env: &Envelope) -> serde_json::Value {
-    let time = chrono::DateTime::from_timestamp_micros(env.ts)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    let origin = env.origin.map(|o| {
+        serde_json::json!({
+            "device": o.device,
+            "boot": o.boot,
+            "seq": o.seq,
+            "device_ts": ts_json(o.device_ts),
+        })
+    });
     serde_json::json!({
         "seq": env.seq,
-        "ts": env.ts,
-        "time": time,
+        "ts": ts_json(env.ts),
         "source": env.source.as_str(),
         "kind": env.kind.name(),
         "class": env.class.as_str(),
         "schema": env.schema,
-        "origin": env.origin,
+        "origin": origin,
         "payload": serde_json::to_value(&env.payload).unwrap_or(serde_json::Value::Null),
         "prev": hex::encode(env.prev),
         "hash": hex::encode(env.hash),
@@ -718,5 +739,56 @@ impl Store {
         crate::open::sync_dir(parent)?;
         let _ = fs::remove_dir_all(&replaced);
         Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreOptions;
+    use vigil_events::samples::sample;
+    use vigil_events::{BoardOrigin, ClassPolicy, EventKind, NewEvent, Source};
+
+    /// 2026-06-01T07:30:00Z in µs.
+    const T: i64 = 1_780_299_000_000_000;
+
+    #[test]
+    fn one_json_rendering_writes_ts_and_board_time_as_rfc3339_with_microseconds() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&d.path().join("log"), StoreOptions::default()).expect("open");
+        let ev = NewEvent::new(T + 1, Source::Esp32, sample(EventKind::PowerSwitched)).with_origin(
+            BoardOrigin {
+                device: 7,
+                boot: 2,
+                seq: 9,
+                device_ts: T,
+            },
+        );
+        let env = s
+            .append(&[ev], &ClassPolicy::default())
+            .expect("append")
+            .remove(0);
+        let j = envelope_json(&env);
+        assert_eq!(j["ts"], "2026-06-01T07:30:00.000001Z");
+        assert_eq!(j["origin"]["device_ts"], "2026-06-01T07:30:00.000000Z");
+        assert_eq!(j["origin"]["device"], 7);
+        assert!(j.get("time").is_none(), "one timestamp field: {j}");
+        // The jsonl export writes exactly this object.
+        let out = d.path().join("x.jsonl");
+        s.export(ExportFormat::Jsonl, &out, 1).expect("export");
+        let text = std::fs::read_to_string(&out).expect("read");
+        let line: serde_json::Value =
+            serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+        assert_eq!(line, j);
+    }
+
+    #[test]
+    fn ts_json_has_one_width_and_sorts_as_text() {
+        let a = ts_json(T);
+        let b = ts_json(T + 123_456);
+        assert_eq!(a, "2026-06-01T07:30:00.000000Z");
+        assert_eq!(b, "2026-06-01T07:30:00.123456Z");
+        assert_eq!(a.len(), b.len());
+        assert!(a < b);
     }
 }

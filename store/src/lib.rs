@@ -21,7 +21,7 @@ use vigil_events::{ClassPolicy, Envelope, Hash, NewEvent};
 pub use chain::{chain_hash, Key, ZERO_HASH};
 pub use error::{BatchOutcome, StoreError};
 pub use export::{
-    envelope_json, write_header, write_record, ExportFormat, ExportSummary, EXPORT_VERSION,
+    envelope_json, ts_json, write_header, write_record, ExportFormat, ExportSummary, EXPORT_VERSION,
 };
 pub use journal::JOURNAL;
 pub use keys::BUCKET_US;

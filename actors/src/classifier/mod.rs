@@ -7,7 +7,7 @@
 //! - [`thermal`]: [`spawn_thermal`] (the Pico link, or the in-process simulator, and the
 //!   classifier shell) and [`thermal_replay_cores`].
 //!
-//! The Pico simulator itself lives in `vigil-boardsim`, re-exported as [`boardsim`].
+//! The Pico simulator itself is the `vigil-sim` crate (`firmware/sim`).
 
 pub mod core;
 pub mod performer;
@@ -18,4 +18,3 @@ pub use performer::{check_model, ClassifierError, Int8Performer, HOST_ENGINE};
 pub use thermal::{
     pico_settings, spawn_thermal, thermal_replay_cores, ThermalSpawnError, SIM_PICO_DEVICE,
 };
-pub use vigil_boardsim as boardsim;

@@ -57,14 +57,6 @@ pub fn check_model(bytes: &[u8]) -> Result<(), ClassifierError> {
     Ok(())
 }
 
-fn pico_to_wire(c: vigil_pico_thermal::ThermalClass) -> vigil_wire::ThermalClass {
-    match c {
-        vigil_pico_thermal::ThermalClass::Person => vigil_wire::ThermalClass::Person,
-        vigil_pico_thermal::ThermalClass::Object => vigil_wire::ThermalClass::Object,
-        vigil_pico_thermal::ThermalClass::Background => vigil_wire::ThermalClass::Background,
-    }
-}
-
 /// The engine name of the Pi's f32 detections.
 pub const HOST_F32_ENGINE: &str = "host-f32";
 
@@ -142,7 +134,7 @@ impl Int8Performer {
             }
             HostEngine::F32(model) => {
                 let celsius: Vec<f32> = centi.iter().map(|c| f32::from(*c) / 100.0).collect();
-                vigil_thermal::classify_f32(model, &celsius).map_err(|e| e.to_string())
+                vigil_int8::reference::classify(model, &celsius).map_err(|e| e.to_string())
             }
         };
         match result {
@@ -166,8 +158,8 @@ impl Int8Performer {
         let t0 = Instant::now();
         let (index, confidence) = self.infer(frame, centi)?;
         let latency_us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
-        let class = vigil_pico_thermal::ThermalClass::from_index(index)
-            .unwrap_or(vigil_pico_thermal::ThermalClass::Background);
+        let class = vigil_wire::ThermalClass::from_index(index)
+            .unwrap_or(vigil_wire::ThermalClass::Background);
         let detector = match &mut self.detector {
             Some((r, d)) if *r == rule => d,
             slot => &mut slot.insert((rule, rule.detector())).1,
@@ -178,7 +170,7 @@ impl Int8Performer {
             Source::Classifier,
             Detection {
                 frame,
-                class: event_class(pico_to_wire(class)),
+                class: event_class(class),
                 confidence_permille: confidence.min(1000),
                 engine: self.engine_name().to_string(),
                 latency_us,

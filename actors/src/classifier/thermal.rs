@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use actix::prelude::*;
-use vigil_boardsim::{PicoSim, PicoSimConfig, SimError};
+use vigil_sim::{PicoSim, PicoSimConfig, SimError};
 use vigil_config::{Config, Engine, FrameMode as ConfigFrameMode};
 use vigil_wire::{BoardRole, FrameMode, Message, PicoConfig};
 
@@ -50,14 +50,14 @@ pub fn pico_settings(cfg: &Config) -> PicoConfig {
 }
 
 /// The Pi's engine: int8 on `model` (the default), or with `[classifier] engine = "f32"` the
-/// f32 reference from `[classifier] model` (a vigil-thermal JSON file) or the shipped one.
+/// f32 reference from `[classifier] model` (a vigil-int8 `f32model` JSON file) or the shipped one.
 pub fn host_performer(cfg: &Config, model: &[u8]) -> Result<Int8Performer, ThermalSpawnError> {
     match cfg.classifier.engine {
         Engine::Int8 => Ok(Int8Performer::new(model)?),
         Engine::F32 => {
             let f32 = match &cfg.classifier.model {
-                Some(path) => vigil_thermal::f32model::load(path),
-                None => vigil_thermal::shipped::f32_model(),
+                Some(path) => vigil_int8::f32model::load(path),
+                None => vigil_int8::shipped::f32_model(),
             }
             .map_err(|e| ThermalSpawnError::F32Model(e.to_string()))?;
             Ok(Int8Performer::f32(f32))

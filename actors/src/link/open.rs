@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use serialport::TTYPort;
-use vigil_boardsim::{PtyPair, SimClock, SimError};
+use vigil_sim::{PtyPair, SimClock, SimError};
 use vigil_config::PortSpec;
 
 use super::port::SerialPath;

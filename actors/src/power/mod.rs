@@ -21,7 +21,7 @@
 //!
 //! # The simulated station
 //!
-//! With `[power] port = "sim"` the ESP32 simulator ([`vigil_boardsim::esp32`]) runs the real
+//! With `[power] port = "sim"` the ESP32 simulator ([`vigil_sim::esp32`]) runs the real
 //! controller core in-process behind a pseudo-terminal, on the station clock (so it follows
 //! `--clock sim:…@3600x`), with a simulated relay and SNTP server. It boots when the station
 //! has started (the first `ConfigLoaded`), so its hello and `LinkUp` come after
@@ -37,7 +37,7 @@
 //!
 //! The simulator's line timeouts (watchdog, link timeout, hard deadline) are stretched to at
 //! least half a second of real time at fast clock rates (see
-//! [`vigil_boardsim::esp32::Esp32SimConfig::stretched`]); at real time they are the config's.
+//! [`vigil_sim::esp32::Esp32SimConfig::stretched`]); at real time they are the config's.
 //!
 //! # Troubleshooting
 //!
@@ -56,8 +56,8 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use actix::prelude::*;
-use vigil_boardsim::esp32::{Esp32Sim, Esp32SimConfig, SIM_ESP32_DEVICE};
-use vigil_boardsim::SimError;
+use vigil_sim::esp32::{Esp32Sim, Esp32SimConfig, SIM_ESP32_DEVICE};
+use vigil_sim::SimError;
 use vigil_config::{Config, PowerConfig};
 use vigil_events::Source;
 use vigil_wire::BoardRole;

@@ -8,9 +8,9 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use vigil_boardsim::esp32::{Esp32Sim, Esp32SimHandle};
 use vigil_events::kinds::PoweroffRun;
 use vigil_events::{NewEvent, Source, UtcMicros};
+use vigil_sim::esp32::{Esp32Sim, Esp32SimHandle};
 use vigil_wire::Message;
 
 use super::core::PowerCommand;

@@ -7,7 +7,7 @@ use vigil_int8::{Kernel, Model, PreparedModel};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "ops/thermal/models/default.vgi8".into());
+        .unwrap_or_else(|| "firmware/int8/models/default.vgi8".into());
     let bytes = std::fs::read(&path)?;
     let model = Model::parse(&bytes)?;
     // Deterministic plausible frames: ambient plus a warm blob.

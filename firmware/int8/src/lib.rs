@@ -19,9 +19,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`shipped`] holds the model vigil ships (`models/default.vgi8`, compiled in everywhere).
+//!
 //! With the `std` feature the crate also has the f32 reference of the same architecture
-//! ([`reference`](mod@reference), for calibration and comparison on the host), the model encoder
-//! ([`encode`]) and [`PreparedModel`] ([`prepared`]): the same inference with SIMD kernels
+//! ([`reference`](mod@reference), for calibration and comparison on the host, with
+//! [`reference::classify`]), its JSON model file ([`f32model`], what the trainer writes and the
+//! quantizer reads), the model encoder ([`encode`]) and [`PreparedModel`] ([`prepared`]): the same inference with SIMD kernels
 //! chosen at run time (AVX2 on x86-64), bit-identical to [`Model::infer`].
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -30,9 +33,12 @@ pub mod engine;
 pub mod fixed;
 pub mod format;
 pub mod shape;
+pub mod shipped;
 
 #[cfg(feature = "std")]
 pub mod encode;
+#[cfg(feature = "std")]
+pub mod f32model;
 #[cfg(feature = "std")]
 pub mod prepared;
 #[cfg(feature = "std")]

@@ -257,6 +257,15 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     e.iter().map(|v| v / sum).collect()
 }
 
+/// Classifies a frame in °C with the f32 reference: the class index (a model output index) and
+/// the per-mille confidence of that class (softmax, rounded). This is the Pi's host-side
+/// check of the Pico's int8 answer and the accuracy figure the tools report for f32 models.
+pub fn classify(model: &F32Model, frame_c: &[f32]) -> Result<(usize, u16), ReferenceError> {
+    let p = softmax(&model.forward(frame_c)?);
+    let c = argmax(&p);
+    Ok((c, (p[c] * 1000.0).round() as u16))
+}
+
 /// Index of the largest value (the first among equals).
 pub fn argmax(values: &[f32]) -> usize {
     let mut best = 0;

@@ -398,12 +398,8 @@ fn every_kernel_matches_on_the_shipped_architecture() {
 
 #[test]
 fn the_shipped_model_runs_the_same_on_every_kernel() {
-    let bytes = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../ops/thermal/models/default.vgi8"),
-    )
-    .expect("the shipped model is in the repository");
-    let model = Model::parse(&bytes).expect("parses");
+    let bytes = vigil_int8::shipped::INT8;
+    let model = Model::parse(bytes).expect("parses");
     let q = vigil_int8::encode::QuantModel::from_model(&model);
     let mut rng = Rng(2024);
     let frames: Vec<_> = (0..200).map(|_| random_frame(&mut rng)).collect();

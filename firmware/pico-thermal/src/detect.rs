@@ -3,38 +3,10 @@
 //! Pure state machines, no I/O: [`Detector::update`] takes one classification and says
 //! whether a person is present; [`FrameGate::should_send`] says whether a frame goes out.
 
-/// Classes of the thermal model, in the model's output order (labels 1, 2, 3 of the
-/// training files minus one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ThermalClass {
-    /// A person.
-    Person,
-    /// A warm or cold object (cup, lamp, radiator, animal).
-    Object,
-    /// Nothing of note.
-    Background,
-}
-
-impl ThermalClass {
-    /// The class for a model output index (0 Person, 1 Object, 2 Background).
-    pub fn from_index(i: usize) -> Option<Self> {
-        match i {
-            0 => Some(ThermalClass::Person),
-            1 => Some(ThermalClass::Object),
-            2 => Some(ThermalClass::Background),
-            _ => None,
-        }
-    }
-
-    /// The model output index.
-    pub fn index(self) -> usize {
-        match self {
-            ThermalClass::Person => 0,
-            ThermalClass::Object => 1,
-            ThermalClass::Background => 2,
-        }
-    }
-}
+/// Classes of the thermal model: the one class enum of the wire crate, whose
+/// [`ThermalClass::from_index`] maps the model's output order (0 Person, 1 Object,
+/// 2 Background) to the class the board sends.
+pub use vigil_wire::ThermalClass;
 
 /// When frames are sent to the Pi.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,9 +1,13 @@
 //! A small stand-in model for tests and demos when no trained model is at hand.
 //!
-//! The shipped model (`ops/thermal/models/default.vgi8`, trained with burn and quantized by
+//! The shipped model (`firmware/int8/models/default.vgi8`, trained with burn and quantized by
 //! `vigil quantize`) is what the station runs. This one exists so that the simulators, the
 //! link and the classifier can be tested end to end without it: a real int8 model of the
-//! engine's format, built here from fixed weights with vigil-thermal's quantizer.
+//! engine's format, from fixed weights ([`handmade_f32`]). Its int8 file,
+//! `firmware/sim/models/handmade.vgi8`, is what vigil-thermal's quantizer makes of
+//! [`handmade_f32`] calibrated on 96 synthetic frames (seed 5, min-max, per channel); the
+//! test `the_stand_in_model_file_is_the_quantized_handmade_model` in `ops/thermal` keeps the
+//! file and the weights in step (this crate, a runtime one, never imports the quantizer).
 //!
 //! Its layers: per pixel, eleven ramps of the temperature relative to the frame mean
 //! (`relu(x − t)` for t = 1, 2, 3, 4.5, 6, 9, 14, 25 °C and `relu(−x − t)` for t = 2, 5,
@@ -14,9 +18,10 @@
 //! so tests that need confident person detections use the trained model.
 
 use vigil_int8::reference::{F32Affine, F32Input, F32Layer, F32Model};
-use vigil_int8::{ConvGeom, InputKind, PoolGeom};
-use vigil_thermal::quantize::{quantize, Granularity, Method, Options, QuantizeError};
-use vigil_thermal::synth::generate;
+use vigil_int8::{ConvGeom, InputKind, ModelError, PoolGeom};
+
+/// The stand-in model's int8 file (see the module docs for how it is made).
+pub const HANDMADE_INT8: &[u8] = include_bytes!("../models/handmade.vgi8");
 
 /// Ramp thresholds above the mean, °C.
 const WARM: [f32; 8] = [1.0, 2.0, 3.0, 4.5, 6.0, 9.0, 14.0, 25.0];
@@ -100,19 +105,11 @@ pub fn handmade_f32() -> F32Model {
     }
 }
 
-/// The stand-in model, quantized (calibrated on 96 synthetic frames, seed 5): model file bytes.
-pub fn handmade() -> Result<Vec<u8>, QuantizeError> {
-    let calib: Vec<Vec<f32>> = generate(96, 5).into_iter().map(|(_, f)| f).collect();
-    let q = quantize(
-        &handmade_f32(),
-        &calib,
-        Options {
-            method: Method::MinMax,
-            granularity: Granularity::Channel,
-            kmeans_bits: None,
-        },
-    )?;
-    Ok(q.bytes)
+/// The stand-in model, quantized (calibrated on 96 synthetic frames, seed 5): model file
+/// bytes, checked to parse.
+pub fn handmade() -> Result<Vec<u8>, ModelError> {
+    vigil_int8::Model::parse(HANDMADE_INT8)?;
+    Ok(HANDMADE_INT8.to_vec())
 }
 
 #[cfg(test)]

@@ -62,14 +62,6 @@ pub const SIM_FIRMWARE: FirmwareVersion = FirmwareVersion {
     patch: 0,
 };
 
-fn wire_class(c: vigil_pico_thermal::ThermalClass) -> ThermalClass {
-    match c {
-        vigil_pico_thermal::ThermalClass::Person => ThermalClass::Person,
-        vigil_pico_thermal::ThermalClass::Object => ThermalClass::Object,
-        vigil_pico_thermal::ThermalClass::Background => ThermalClass::Background,
-    }
-}
-
 /// The detector settings of the core for wire settings (frames are gated by the protocol).
 pub fn detector_config(s: &PicoConfig) -> DetectorConfig {
     DetectorConfig {
@@ -219,7 +211,7 @@ impl PicoProtocol {
         d: &DetectionOut,
         latency_us: u32,
     ) -> Vec<Packet> {
-        let class = wire_class(d.class);
+        let class = d.class;
         let now = (class, d.person_present);
         let send = match self.settings.frame_mode {
             FrameMode::Off => false,
@@ -641,7 +633,7 @@ impl Runner {
                     let _ = tx.try_send(Observation {
                         frame,
                         scene,
-                        class: wire_class(d.class),
+                        class: d.class,
                         confidence_permille: d.confidence_permille,
                         person_present: d.person_present,
                         at_us: now,

@@ -1,4 +1,4 @@
-//! Synthetic scenes for the Pico simulator, from vigil-thermal's generator.
+//! Synthetic scenes for the Pico simulator, from vigil-scenes' generator.
 //!
 //! The simulator shows a cycle of scenes, each a run of frames of one room:
 //!
@@ -18,8 +18,8 @@
 //! horizontally frame by frame. Every frame gets fresh sensor noise (σ 0.08 °C) on top of the
 //! generator's, so consecutive frames differ as real readings do.
 
-use vigil_thermal::dataset::{to_centi, Label};
-use vigil_thermal::synth::{scene, Rng};
+use vigil_scenes::{scene, to_centi, Rng};
+use vigil_wire::ThermalClass;
 
 /// Rows of a frame.
 pub const ROWS: usize = 24;
@@ -109,17 +109,17 @@ fn build(kind: SceneKind, seed: u64) -> Scene {
     match kind {
         SceneKind::EmptyRoom => Scene {
             kind,
-            base: scene(Label::Background, &mut Rng::new(seed)),
+            base: scene(ThermalClass::Background, &mut Rng::new(seed)),
             person: Vec::new(),
         },
         SceneKind::HotObject => Scene {
             kind,
-            base: scene(Label::Object, &mut Rng::new(seed)),
+            base: scene(ThermalClass::Object, &mut Rng::new(seed)),
             person: Vec::new(),
         },
         SceneKind::PersonWalk => {
-            let empty = scene(Label::Background, &mut Rng::new(seed));
-            let with = scene(Label::Person, &mut Rng::new(seed));
+            let empty = scene(ThermalClass::Background, &mut Rng::new(seed));
+            let with = scene(ThermalClass::Person, &mut Rng::new(seed));
             let person = with
                 .iter()
                 .zip(&empty)

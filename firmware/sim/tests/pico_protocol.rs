@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use vigil_boardsim::PicoProtocol;
 use vigil_pico_thermal::{DetectionOut, ThermalClass};
+use vigil_sim::PicoProtocol;
 use vigil_wire::{EventAck, FrameMode, Header, Heartbeat, Message, Packet, PicoConfig};
 
 const DEV: u32 = 77;

@@ -653,6 +653,23 @@ pub enum ThermalClass {
 }
 
 impl ThermalClass {
+    /// Every class, in the order of a model's outputs (and of the wire values 1, 2, 3).
+    pub const ALL: [ThermalClass; 3] = [
+        ThermalClass::Person,
+        ThermalClass::Object,
+        ThermalClass::Background,
+    ];
+
+    /// The model output index: 0 Person, 1 Object, 2 Background (the wire value − 1).
+    pub fn index(self) -> usize {
+        usize::from(self.as_u8() - 1)
+    }
+
+    /// The class for a model output index (0 Person, 1 Object, 2 Background).
+    pub fn from_index(i: usize) -> Option<ThermalClass> {
+        ThermalClass::ALL.get(i).copied()
+    }
+
     /// Wire value (the training label).
     pub fn as_u8(self) -> u8 {
         match self {
@@ -679,6 +696,13 @@ impl ThermalClass {
             ThermalClass::Object => "object",
             ThermalClass::Background => "background",
         }
+    }
+}
+
+impl core::fmt::Display for ThermalClass {
+    /// The lowercase [`name`](ThermalClass::name).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

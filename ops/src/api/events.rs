@@ -10,7 +10,7 @@ use vigil_events::{NewEvent, Source};
 
 use super::error::ApiError;
 use super::query::{canonical, parse_query, BadParam};
-use crate::render::envelope_json;
+use vigil_store::envelope_json;
 
 /// Register the endpoints of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -19,7 +19,8 @@ use vigil_store::{Query, Store, StoreError, StoreOptions};
 use crate::api;
 use crate::cmd::common::{load_config, open_store_for_reading, DataArgs, OutputFormat};
 use crate::exit::{Classify, CmdResult};
-use crate::render::{csv_field, envelope_json, payload_summary, rfc3339};
+use crate::render::{csv_field, payload_summary, rfc3339};
+use vigil_store::envelope_json;
 
 /// Arguments of `vigil audit`.
 #[derive(Debug, clap::Args)]

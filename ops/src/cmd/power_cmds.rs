@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use serde_json::json;
-use vigil_actors::classifier::boardsim::esp32::{Esp32Sim, Esp32SimConfig};
-use vigil_actors::classifier::boardsim::{PtyPair, ScaledClock, SimClock, WallClock};
 use vigil_actors::power::{digest_of, PowerProtocol, ProtocolSettings, Step, WindowList};
+use vigil_sim::esp32::{Esp32Sim, Esp32SimConfig};
+use vigil_sim::{PtyPair, ScaledClock, SimClock, WallClock};
 use vigil_wire::{encode_frame_to_vec, Decoded, EventAck, FrameDecoder, Header, Message, Packet};
 
 use crate::exit::{Classify, CmdResult};

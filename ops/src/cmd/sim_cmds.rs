@@ -15,11 +15,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use serde_json::json;
-use vigil_actors::classifier::boardsim::pico::Observation;
-use vigil_actors::classifier::boardsim::{
-    PicoSim, PicoSimConfig, PtyPair, ScaledClock, SimClock, WallClock,
-};
 use vigil_actors::classifier::check_model;
+use vigil_sim::pico::Observation;
+use vigil_sim::{PicoSim, PicoSimConfig, PtyPair, ScaledClock, SimClock, WallClock};
 use vigil_wire::{Decoded, FrameDecoder, Message, PicoConfig};
 
 use crate::exit::{Classify, CmdResult};
@@ -116,7 +114,7 @@ fn pico(a: PicoArgs) -> CmdResult {
             bytes
         }
         // The model the Pico firmware ships with.
-        None => vigil_thermal::shipped::INT8.to_vec(),
+        None => vigil_int8::shipped::INT8.to_vec(),
     };
     let clock: Arc<dyn SimClock> = if a.speed == 1.0 {
         Arc::new(WallClock)
@@ -165,11 +163,7 @@ fn pico(a: PicoArgs) -> CmdResult {
     watch(&handle, slave, &a)
 }
 
-fn watch(
-    handle: &vigil_actors::classifier::boardsim::PicoSimHandle,
-    mut line: impl Read,
-    a: &PicoArgs,
-) -> CmdResult {
+fn watch(handle: &vigil_sim::PicoSimHandle, mut line: impl Read, a: &PicoArgs) -> CmdResult {
     let mut decoder: FrameDecoder = FrameDecoder::new();
     let mut scenes: BTreeMap<u32, Observation> = BTreeMap::new();
     let mut buf = [0u8; 4096];

@@ -5,7 +5,7 @@
 //! that sits next to this one (build it with `cargo build --release -p vigil-train`), passing
 //! the arguments through. Quantization, classification and the int8 engine are vigil's own
 //! (`vigil-thermal`, `vigil-int8`). `vigil classify` without `--model` uses the model shipped
-//! in `ops/thermal/models/default.vgi8` (`vigil_thermal::shipped`), compiled into the binary.
+//! in `firmware/int8/models/default.vgi8` (`vigil_int8::shipped`), compiled into the binary.
 //!
 //! Bad input (a CSV with the wrong count or a non-number, a reading out of range, an empty
 //! directory, a model file of another version or truncated) exits 2 with the file named;
@@ -16,19 +16,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
 use serde_json::json;
-use vigil_int8::Model;
+use vigil_int8::{f32model, Model};
+use vigil_thermal::dataset::label_from_stem;
 use vigil_thermal::quantize::{
     quantize as quantize_model, size_report, Granularity, Method, Options,
 };
 use vigil_thermal::{
-    evaluate_f32, evaluate_int8, f32model, load_dir, load_labelled_dir, load_paths, Confusion,
-    Int8Classifier, Label,
+    evaluate_f32, evaluate_int8, load_dir, load_labelled_dir, load_paths, Confusion, Int8Classifier,
 };
+use vigil_wire::ThermalClass;
 
 use crate::exit::{Classify, CmdResult, Failure};
 
-/// The shipped int8 model (`ops/thermal/models/default.vgi8`, compiled in).
-pub const DEFAULT_MODEL: &[u8] = vigil_thermal::shipped::INT8;
+/// The shipped int8 model (`firmware/int8/models/default.vgi8`, compiled in).
+pub const DEFAULT_MODEL: &[u8] = vigil_int8::shipped::INT8;
 
 /// The int8 accuracy drop (percentage points) above which quantization-aware fine-tuning is
 /// recommended.
@@ -149,7 +150,7 @@ fn synth(a: SynthArgs) -> CmdResult {
         let label = p
             .file_stem()
             .and_then(|s| s.to_str())
-            .and_then(Label::from_stem);
+            .and_then(label_from_stem);
         if let Some(l) = label {
             counts[l.index()] += 1;
         }
@@ -328,9 +329,9 @@ fn qat_hint(a: &QuantizeArgs, method: &str, granularity: &str, t: &TestReport) -
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
     file: String,
-    class: Label,
+    class: ThermalClass,
     permille: Vec<u16>,
-    label: Option<Label>,
+    label: Option<ThermalClass>,
 }
 
 fn classify_all(model: Model<'_>, paths: &[PathBuf]) -> Result<Vec<Row>, Failure> {
@@ -345,7 +346,7 @@ fn classify_all(model: Model<'_>, paths: &[PathBuf]) -> Result<Vec<Row>, Failure
                 .bad_input()?;
             Ok(Row {
                 file: s.path.display().to_string(),
-                class: Label::from_index(r.class).unwrap_or(Label::Background),
+                class: ThermalClass::from_index(r.class).unwrap_or(ThermalClass::Background),
                 permille: r.permille().to_vec(),
                 label: s.label,
             })
@@ -533,7 +534,7 @@ mod tests {
 
     #[test]
     fn the_shipped_model_classifies_synthetic_frames() {
-        let frames = vigil_thermal::synth::generate(300, 77);
+        let frames = vigil_scenes::generate(300, 77);
         let mut clf = Int8Classifier::new(Model::parse(DEFAULT_MODEL).unwrap());
         let c = evaluate_int8(&mut clf, &frames).unwrap();
         assert!(c.accuracy() > 0.85, "{c}");
@@ -547,11 +548,11 @@ mod tests {
             permille: vec![500, 300, 200],
             label,
         };
-        assert!(confusion(&[row(Label::Person, None)]).is_none());
+        assert!(confusion(&[row(ThermalClass::Person, None)]).is_none());
         let c = confusion(&[
-            row(Label::Person, Some(Label::Person)),
-            row(Label::Object, Some(Label::Person)),
-            row(Label::Object, None),
+            row(ThermalClass::Person, Some(ThermalClass::Person)),
+            row(ThermalClass::Object, Some(ThermalClass::Person)),
+            row(ThermalClass::Object, None),
         ])
         .unwrap();
         assert_eq!(c.total(), 2);

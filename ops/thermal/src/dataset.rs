@@ -1,80 +1,28 @@
 //! The dataset format of the seed: one frame per CSV file, 768 comma-separated readings in °C
 //! (24 rows × 32 columns, row-major; line breaks anywhere are accepted), no header, and the
 //! label digit at the end of the file stem: 1 Person, 2 Object, 3 Background
-//! (`kitchen_007_1.csv` is a Person).
+//! (`kitchen_007_1.csv` is a Person). [`synth`] writes a synthetic set in this format.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+use vigil_wire::ThermalClass;
+
 /// Readings per frame.
-pub const FRAME_LEN: usize = 768;
+pub const FRAME_LEN: usize = vigil_scenes::FRAME_LEN;
 /// Lowest plausible reading (°C), the sensor's lower limit.
 pub const MIN_C: f32 = -40.0;
 /// Highest plausible reading (°C), the sensor's upper limit.
 pub const MAX_C: f32 = 300.0;
 
-/// A class label (the digit in the file name).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Label {
-    /// 1.
-    Person,
-    /// 2.
-    Object,
-    /// 3.
-    Background,
+/// The label digit of a class in file names: 1 Person, 2 Object, 3 Background (its wire value).
+pub fn label_digit(class: ThermalClass) -> char {
+    char::from(b'0' + class.as_u8())
 }
 
-impl Label {
-    /// All labels in model output order.
-    pub const ALL: [Label; 3] = [Label::Person, Label::Object, Label::Background];
-
-    /// The model output index (0, 1, 2).
-    pub fn index(self) -> usize {
-        match self {
-            Label::Person => 0,
-            Label::Object => 1,
-            Label::Background => 2,
-        }
-    }
-
-    /// From a model output index.
-    pub fn from_index(i: usize) -> Option<Self> {
-        Label::ALL.get(i).copied()
-    }
-
-    /// The digit used in file names.
-    pub fn digit(self) -> char {
-        match self {
-            Label::Person => '1',
-            Label::Object => '2',
-            Label::Background => '3',
-        }
-    }
-
-    /// The label for a file stem ending in 1, 2 or 3.
-    pub fn from_stem(stem: &str) -> Option<Self> {
-        match stem.chars().last()? {
-            '1' => Some(Label::Person),
-            '2' => Some(Label::Object),
-            '3' => Some(Label::Background),
-            _ => None,
-        }
-    }
-
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Label::Person => "person",
-            Label::Object => "object",
-            Label::Background => "background",
-        }
-    }
-}
-
-impl fmt::Display for Label {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// The class for a file stem ending in 1, 2 or 3.
+pub fn label_from_stem(stem: &str) -> Option<ThermalClass> {
+    let digit = stem.chars().last()?.to_digit(10)?;
+    ThermalClass::from_u8(u8::try_from(digit).ok()?)
 }
 
 /// Why a dataset file or directory cannot be used. Paths and positions say where.
@@ -166,7 +114,7 @@ pub struct Sample {
     /// The file it came from.
     pub path: PathBuf,
     /// The label from the file name, if any.
-    pub label: Option<Label>,
+    pub label: Option<ThermalClass>,
     /// 768 readings in °C, row-major.
     pub frame: Vec<f32>,
 }
@@ -174,16 +122,8 @@ pub struct Sample {
 impl Sample {
     /// The frame in centi-°C (what the Pico sends), rounded.
     pub fn centi(&self) -> Vec<i16> {
-        to_centi(&self.frame)
+        vigil_scenes::to_centi(&self.frame)
     }
-}
-
-/// °C to centi-°C, rounded (readings are already within −40…300 °C).
-pub fn to_centi(frame: &[f32]) -> Vec<i16> {
-    frame
-        .iter()
-        .map(|&t| (t * 100.0).round().clamp(-4000.0, 30000.0) as i16)
-        .collect()
 }
 
 /// Parses the text of one CSV file.
@@ -264,7 +204,7 @@ pub fn load_file(path: &Path) -> Result<Sample, DatasetError> {
     let label = path
         .file_stem()
         .and_then(|s| s.to_str())
-        .and_then(Label::from_stem);
+        .and_then(label_from_stem);
     Ok(Sample {
         path: path.to_path_buf(),
         label,
@@ -307,7 +247,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Sample>, DatasetError> {
 }
 
 /// Reads a labelled directory: every file must carry a label digit.
-pub fn load_labelled_dir(dir: &Path) -> Result<Vec<(Label, Vec<f32>)>, DatasetError> {
+pub fn load_labelled_dir(dir: &Path) -> Result<Vec<(ThermalClass, Vec<f32>)>, DatasetError> {
     load_dir(dir)?
         .into_iter()
         .map(|s| match s.label {
@@ -326,4 +266,35 @@ pub fn frame_to_csv(frame: &[f32]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// Writes `n` labelled frames as `synth_<seed>_<index>_<class>_<digit>.csv` into `out_dir`
+/// (created if missing). Each file is written to a temporary name and renamed, so no file
+/// is ever half-written. Returns the paths written.
+pub fn synth(out_dir: &Path, n: usize, seed: u64) -> Result<Vec<PathBuf>, DatasetError> {
+    if n == 0 {
+        return Err(DatasetError::BadArgument("--n must be at least 1".into()));
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| DatasetError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::with_capacity(n);
+    for (i, (label, frame)) in vigil_scenes::generate(n, seed).into_iter().enumerate() {
+        let name = format!(
+            "synth_{seed}_{i:05}_{}_{}.csv",
+            label.name(),
+            label_digit(label)
+        );
+        let path = out_dir.join(&name);
+        let tmp = out_dir.join(format!(".{name}.tmp"));
+        let io = |source| DatasetError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::write(&tmp, frame_to_csv(&frame)).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        written.push(path);
+    }
+    Ok(written)
 }

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use vigil_int8::reference::{argmax, softmax, F32Model, ReferenceError};
+use vigil_int8::reference::{classify, F32Model, ReferenceError};
 use vigil_int8::{Inference, Kernel, Model, PreparedModel, RunError};
-
-use crate::dataset::{to_centi, Label};
+use vigil_scenes::to_centi;
+use vigil_wire::ThermalClass;
 
 /// The host's int8 classifier: a parsed model prepared for this CPU's fastest kernel.
 #[derive(Debug)]
@@ -43,13 +43,6 @@ impl<'m> Int8Classifier<'m> {
     }
 }
 
-/// f32 classification: class index and per-mille confidence (rounded).
-pub fn classify_f32(model: &F32Model, frame_c: &[f32]) -> Result<(usize, u16), ReferenceError> {
-    let p = softmax(&model.forward(frame_c)?);
-    let c = argmax(&p);
-    Ok((c, (p[c] * 1000.0).round() as u16))
-}
-
 /// Accuracy and confusion matrix (rows: true class, columns: predicted).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Confusion {
@@ -59,7 +52,7 @@ pub struct Confusion {
 
 impl Confusion {
     /// Records one prediction.
-    pub fn add(&mut self, truth: Label, predicted: Label) {
+    pub fn add(&mut self, truth: ThermalClass, predicted: ThermalClass) {
         self.counts[truth.index()][predicted.index()] += 1;
     }
 
@@ -92,7 +85,7 @@ impl fmt::Display for Confusion {
             "{:>12} {:>8} {:>8} {:>10}",
             "true\\pred", "person", "object", "background"
         )?;
-        for l in Label::ALL {
+        for l in ThermalClass::ALL {
             let r = self.counts[l.index()];
             writeln!(f, "{:>12} {:>8} {:>8} {:>10}", l.name(), r[0], r[1], r[2])?;
         }
@@ -109,14 +102,14 @@ impl fmt::Display for Confusion {
 /// Evaluates the int8 model on labelled frames.
 pub fn evaluate_int8(
     clf: &mut Int8Classifier<'_>,
-    samples: &[(Label, Vec<f32>)],
+    samples: &[(ThermalClass, Vec<f32>)],
 ) -> Result<Confusion, RunError> {
     let mut c = Confusion::default();
     for (label, frame) in samples {
         let r = clf.classify(frame)?;
         c.add(
             *label,
-            Label::from_index(r.class).unwrap_or(Label::Background),
+            ThermalClass::from_index(r.class).unwrap_or(ThermalClass::Background),
         );
     }
     Ok(c)
@@ -125,14 +118,14 @@ pub fn evaluate_int8(
 /// Evaluates the f32 model on labelled frames.
 pub fn evaluate_f32(
     model: &F32Model,
-    samples: &[(Label, Vec<f32>)],
+    samples: &[(ThermalClass, Vec<f32>)],
 ) -> Result<Confusion, ReferenceError> {
     let mut c = Confusion::default();
     for (label, frame) in samples {
-        let (class, _) = classify_f32(model, frame)?;
+        let (class, _) = classify(model, frame)?;
         c.add(
             *label,
-            Label::from_index(class).unwrap_or(Label::Background),
+            ThermalClass::from_index(class).unwrap_or(ThermalClass::Background),
         );
     }
     Ok(c)

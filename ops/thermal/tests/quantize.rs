@@ -3,13 +3,13 @@
 
 use std::convert::Infallible;
 
+use vigil_int8::f32model;
 use vigil_int8::reference::{argmax, F32Affine, F32Input, F32Layer, F32Model};
 use vigil_int8::{ConvGeom, InputKind, Model, PoolGeom};
 use vigil_pico_thermal::{DetectorConfig, FrameOutput, PicoCore, ThermalClass};
+use vigil_scenes::{generate, Rng};
 use vigil_thermal::eval::Int8Classifier;
-use vigil_thermal::f32model;
 use vigil_thermal::quantize::{quantize, Granularity, Method, Options};
-use vigil_thermal::synth::{generate, Rng};
 
 /// A small CNN of the shipped shape with deterministic random weights.
 fn cnn(seed: u64) -> F32Model {
@@ -343,7 +343,7 @@ fn the_pico_and_the_host_give_identical_results_on_thousands_of_frames() {
         PicoCore::new(pico_model, &mut arena, cfg, CountingPin::default()).expect("core");
     let mut classes = [0usize; 3];
     for (i, (_, frame)) in generate(n, 4242).into_iter().enumerate() {
-        let centi: [i16; 768] = vigil_thermal::dataset::to_centi(&frame)
+        let centi: [i16; 768] = vigil_scenes::to_centi(&frame)
             .try_into()
             .expect("768 readings");
         let h = host.classify_centi(&centi).expect("host runs");
@@ -360,5 +360,34 @@ fn the_pico_and_the_host_give_identical_results_on_thousands_of_frames() {
     assert!(
         classes.iter().filter(|&&c| c > 0).count() >= 2,
         "{classes:?}"
+    );
+}
+
+/// The simulator's stand-in model file (`firmware/sim/models/handmade.vgi8`) is what this
+/// quantizer makes of the stand-in weights, calibrated on 96 synthetic frames (seed 5), min-max
+/// per channel. With `VIGIL_BLESS=1` the test writes the file instead (after a change of the
+/// weights or of the quantizer; review the diff).
+#[test]
+fn the_stand_in_model_file_is_the_quantized_handmade_model() {
+    let calib: Vec<Vec<f32>> = generate(96, 5).into_iter().map(|(_, f)| f).collect();
+    let q = quantize(
+        &vigil_sim::model::handmade_f32(),
+        &calib,
+        Options {
+            method: Method::MinMax,
+            granularity: Granularity::Channel,
+            kmeans_bits: None,
+        },
+    )
+    .expect("quantizes");
+    if std::env::var_os("VIGIL_BLESS").is_some() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../firmware/sim/models/handmade.vgi8");
+        std::fs::write(&path, &q.bytes).expect("writes the stand-in model");
+    }
+    assert!(
+        q.bytes == vigil_sim::model::HANDMADE_INT8,
+        "firmware/sim/models/handmade.vgi8 is not the quantized stand-in model; \
+         rerun with VIGIL_BLESS=1 and review the change"
     );
 }

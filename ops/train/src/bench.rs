@@ -20,7 +20,7 @@ use burn::tensor::{Tensor, TensorData};
 use vigil_int8::engine::{fusable_max_pool, MAX_BLOCK, MAX_PATCH};
 use vigil_int8::reference::F32Model;
 use vigil_int8::{Layer, Model, PreparedModel, Shape, Weights};
-use vigil_thermal::dataset::to_centi;
+use vigil_scenes::to_centi;
 
 use crate::arch::{H, W};
 use crate::data::{input_shell, push_chw, Prepared};
@@ -463,7 +463,7 @@ pub fn latency(
     let shell = input_shell(&arch.inputs);
     let labelled: Vec<_> = frames
         .iter()
-        .map(|f| (vigil_thermal::Label::Background, f.clone()))
+        .map(|f| (vigil_wire::ThermalClass::Background, f.clone()))
         .collect();
     let prepared = Prepared::new(&arch.inputs, &labelled)?;
     let per = prepared.channels * H * W;

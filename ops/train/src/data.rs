@@ -3,8 +3,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use vigil_int8::reference::{F32Input, F32Model};
-use vigil_thermal::synth::Rng;
-use vigil_thermal::Label;
+use vigil_scenes::Rng;
+use vigil_wire::ThermalClass;
 
 use crate::arch::{CLASSES, H, W};
 use crate::TrainError;
@@ -44,7 +44,10 @@ pub fn push_chw(shell: &F32Model, frame: &[f32], out: &mut Vec<f32>) -> Result<(
 
 impl Prepared {
     /// Derives the input channels of every frame (°C, row-major 24 × 32).
-    pub fn new(inputs: &[F32Input], samples: &[(Label, Vec<f32>)]) -> Result<Self, TrainError> {
+    pub fn new(
+        inputs: &[F32Input],
+        samples: &[(ThermalClass, Vec<f32>)],
+    ) -> Result<Self, TrainError> {
         let shell = input_shell(inputs);
         let c = inputs.len();
         let mut data = Vec::with_capacity(samples.len() * c * H * W);
@@ -164,7 +167,7 @@ pub fn split(
 }
 
 /// The samples at `idx`.
-pub fn pick(samples: &[(Label, Vec<f32>)], idx: &[usize]) -> Vec<(Label, Vec<f32>)> {
+pub fn pick(samples: &[(ThermalClass, Vec<f32>)], idx: &[usize]) -> Vec<(ThermalClass, Vec<f32>)> {
     idx.iter().map(|&i| samples[i].clone()).collect()
 }
 

@@ -30,7 +30,7 @@ pub enum TrainError {
     Dataset(#[from] vigil_thermal::DatasetError),
     /// An f32 model file is unusable (another format or version, truncated, inconsistent).
     #[error(transparent)]
-    ModelFile(#[from] vigil_thermal::f32model::F32ModelError),
+    ModelFile(#[from] vigil_int8::f32model::F32ModelError),
     /// An int8 model file is unusable.
     #[error("{path}: {source}")]
     Int8File {

@@ -8,13 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use vigil_int8::f32model;
 use vigil_int8::Model;
+use vigil_thermal::load_labelled_dir;
 use vigil_thermal::quantize::{size_report, Granularity, Method, Options};
-use vigil_thermal::{f32model, load_labelled_dir, Label};
 use vigil_train::bench::{latency, rp2040_estimate, CycleCosts, RP2040_HZ};
 use vigil_train::{
     check_writable, qat, train, write_atomic, Arch, QatOptions, TrainError, TrainOptions,
 };
+use vigil_wire::ThermalClass;
 
 /// Trains, fine-tunes and benchmarks vigil's thermal classifier (burn, CPU).
 #[derive(Debug, Parser)]
@@ -174,7 +176,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn counts(samples: &[(Label, Vec<f32>)]) -> String {
+fn counts(samples: &[(ThermalClass, Vec<f32>)]) -> String {
     let mut c = [0usize; 3];
     for (l, _) in samples {
         c[l.index()] += 1;
@@ -334,7 +336,7 @@ fn run_bench(a: BenchArgs) -> Result<(), TrainError> {
             .into_iter()
             .map(|s| s.frame)
             .collect(),
-        None => vigil_thermal::synth::generate(256, 3)
+        None => vigil_scenes::generate(256, 3)
             .into_iter()
             .map(|(_, f)| f)
             .collect(),

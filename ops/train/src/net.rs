@@ -13,8 +13,8 @@ use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use vigil_int8::reference::{F32Affine, F32Layer, F32Model};
 use vigil_int8::{ConvGeom, PoolGeom, Shape};
+use vigil_scenes::Rng;
 use vigil_thermal::quantize::TensorQuant;
-use vigil_thermal::synth::Rng;
 
 use crate::arch::{Arch, Block, CLASSES, H, W};
 use crate::TrainError;

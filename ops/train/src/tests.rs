@@ -3,10 +3,11 @@
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
+use vigil_int8::f32model;
 use vigil_int8::Model;
+use vigil_scenes::generate;
 use vigil_thermal::quantize::{quantize, Granularity, Method, Options};
-use vigil_thermal::synth::generate;
-use vigil_thermal::{f32model, Label};
+use vigil_wire::ThermalClass;
 
 use crate::arch::{pool, same, Arch, Block, CLASSES};
 use crate::bench::{rp2040_estimate, CycleCosts};
@@ -28,7 +29,7 @@ fn quick(seed: u64) -> TrainOptions {
 }
 
 /// Logits of burn's forward for `frames`.
-fn burn_logits(arch: &Arch, net: &Net, frames: &[(Label, Vec<f32>)]) -> Vec<f32> {
+fn burn_logits(arch: &Arch, net: &Net, frames: &[(ThermalClass, Vec<f32>)]) -> Vec<f32> {
     let device = cpu();
     let data = Prepared::new(&arch.inputs, frames).unwrap();
     let idx: Vec<usize> = (0..frames.len()).collect();
@@ -128,7 +129,7 @@ fn fake_quantization_follows_the_int8_engine() {
     let (mut fake_err, mut plain_err) = (0f64, 0f64);
     for (f, (_, frame)) in frames.iter().enumerate() {
         let r = engine
-            .infer(&vigil_thermal::dataset::to_centi(frame), &mut arena)
+            .infer(&vigil_scenes::to_centi(frame), &mut arena)
             .unwrap();
         for c in 0..CLASSES {
             let deq = (f64::from(r.logits()[c]) - f64::from(out.zero_point)) * out.scale;

@@ -11,9 +11,10 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor};
 use vigil_int8::reference::F32Model;
 use vigil_int8::Model;
+use vigil_scenes::Rng;
 use vigil_thermal::quantize::{quantize, Granularity, Options, Quantized};
-use vigil_thermal::synth::Rng;
-use vigil_thermal::{evaluate_f32, evaluate_int8, Confusion, Int8Classifier, Label};
+use vigil_thermal::{evaluate_f32, evaluate_int8, Confusion, Int8Classifier};
+use vigil_wire::ThermalClass;
 
 use crate::arch::Arch;
 use crate::data::{pick, shuffle, split, Augment, Prepared};
@@ -179,7 +180,7 @@ fn epoch(
 /// one line per epoch.
 pub fn train(
     arch: &Arch,
-    samples: &[(Label, Vec<f32>)],
+    samples: &[(ThermalClass, Vec<f32>)],
     opts: &TrainOptions,
     log: &mut dyn FnMut(&str),
 ) -> Result<TrainOutcome, TrainError> {
@@ -282,7 +283,7 @@ pub fn quantize_and_evaluate(
     model: &F32Model,
     calib: &[Vec<f32>],
     quant: Options,
-    val: &[(Label, Vec<f32>)],
+    val: &[(ThermalClass, Vec<f32>)],
 ) -> Result<(Quantized, QuantEval), TrainError> {
     let q = quantize(model, calib, quant)?;
     let parsed = Model::parse(&q.bytes).map_err(|e| TrainError::Int8(e.to_string()))?;
@@ -299,7 +300,7 @@ pub fn quantize_and_evaluate(
 /// re-quantizes. Keeps whichever model has the best int8 validation accuracy.
 pub fn qat(
     model: &F32Model,
-    samples: &[(Label, Vec<f32>)],
+    samples: &[(ThermalClass, Vec<f32>)],
     calib: &[Vec<f32>],
     opts: &QatOptions,
     log: &mut dyn FnMut(&str),

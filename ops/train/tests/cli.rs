@@ -58,7 +58,8 @@ fn bad_training_data_is_refused_by_name_and_nothing_is_written() {
 #[test]
 fn a_model_file_of_another_version_or_truncated_is_refused() {
     let t = tempfile::tempdir().unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../thermal/models/default.f32.json");
+    let shipped =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../firmware/int8/models/default.f32.json");
     let good = std::fs::read_to_string(shipped).unwrap();
     let other = t.path().join("other.json");
     std::fs::write(&other, good.replacen("\"version\":1", "\"version\":2", 1)).unwrap();

@@ -9,7 +9,7 @@
 //!
 //! Everything but the pins lives in the host-tested crates: the driver and the per-frame core
 //! (`vigil-pico-thermal`), the wire frames (`vigil-wire`). The protocol handling mirrors
-//! `vigil-boardsim`'s `PicoProtocol`: hello at boot, a thermal frame and a detection per
+//! `vigil-sim`'s `PicoProtocol`: hello at boot, a thermal frame and a detection per
 //! frame, `pico_config` answered with `pico_config_ack`.
 #![no_std]
 #![no_main]
@@ -26,7 +26,8 @@ use vigil_wire::{
     ThermalFrame, MAX_FRAME_LEN,
 };
 
-static MODEL: &[u8] = include_bytes!("../../../../ops/thermal/models/default.vgi8");
+// The shipped model (`firmware/int8/models/default.vgi8`), compiled in by vigil-int8.
+static MODEL: &[u8] = vigil_int8::shipped::INT8;
 const DEVICE: u32 = 0x0050_1C01;
 
 #[embassy_executor::main]
@@ -97,8 +98,8 @@ async fn main(_spawner: Spawner) {
                 );
             }
             let d = o.detection;
-            let class = vigil_wire::ThermalClass::from_u8(d.class.index() as u8 + 1)
-                .unwrap_or(vigil_wire::ThermalClass::Background);
+            // The core's class is the wire's ThermalClass (one enum on both sides).
+            let class = d.class;
             send(
                 &mut uart,
                 Detection {

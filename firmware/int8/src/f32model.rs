@@ -8,15 +8,15 @@
 //!             {"type": "max_pool", "kh": 2, "kw": 2, "stride_h": 2, "stride_w": 2}, ...]}
 //! ```
 //!
-//! Layouts are those of [`vigil_int8::reference`]: HWC tensors, conv weights
+//! Layouts are those of [`crate::reference`]: HWC tensors, conv weights
 //! `[out][kh][kw][in]`, depthwise `[kh][kw][c]`, dense `[out][in]` over the HWC-flattened
 //! input (a trainer working in NCHW must permute when exporting).
 
 use std::path::{Path, PathBuf};
 
+use crate::reference::{F32Affine, F32Input, F32Layer, F32Model};
+use crate::{ConvGeom, InputKind, PoolGeom};
 use serde::{Deserialize, Serialize};
-use vigil_int8::reference::{F32Affine, F32Input, F32Layer, F32Model};
-use vigil_int8::{ConvGeom, InputKind, PoolGeom};
 
 /// The `format` field.
 pub const FORMAT: &str = "vigil-thermal-f32";
@@ -58,7 +58,7 @@ pub enum F32ModelError {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        source: vigil_int8::reference::ReferenceError,
+        source: crate::reference::ReferenceError,
     },
 }
 

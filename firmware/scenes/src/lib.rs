@@ -1,4 +1,9 @@
-//! A physically plausible synthetic dataset.
+//! Physically plausible synthetic thermal scenes: pure generation, no I/O.
+//!
+//! The Pico simulator (`vigil-sim`) shows these scenes to the real Pico core, and the tools
+//! (`vigil-thermal`, `vigil-train`) make training, test and calibration sets of them. A seed
+//! always gives the same frames, bit for bit. Frames are 768 readings in °C (24 rows × 32
+//! columns, row-major); [`to_centi`] turns one into the wire's centi-°C.
 //!
 //! Each scene starts from the room: an ambient temperature of 10–35 °C, a vertical gradient
 //! (warm ceiling, cool floor) and a few faint wall patches. Then, by class:
@@ -20,12 +25,14 @@
 //! offset between the two chess subpages (±0.25 °C), and zero to three dead pixels stuck at
 //! −40 °C.
 
-use std::path::{Path, PathBuf};
+use vigil_wire::ThermalClass;
 
-use crate::dataset::{frame_to_csv, DatasetError, Label, FRAME_LEN};
-
-const H: usize = 24;
-const W: usize = 32;
+/// Rows of a frame.
+pub const H: usize = 24;
+/// Columns of a frame.
+pub const W: usize = 32;
+/// Readings per frame.
+pub const FRAME_LEN: usize = H * W;
 
 /// A small deterministic generator (SplitMix64), so a seed always gives the same set.
 #[derive(Clone, Debug)]
@@ -362,53 +369,35 @@ fn sensor(c: &mut Canvas, rng: &mut Rng) {
 }
 
 /// One synthetic frame of the given class.
-pub fn scene(label: Label, rng: &mut Rng) -> Vec<f32> {
+pub fn scene(label: ThermalClass, rng: &mut Rng) -> Vec<f32> {
     let (mut c, ambient) = room(rng);
     match label {
-        Label::Person => person(&mut c, ambient, rng),
-        Label::Object => object(&mut c, ambient, rng),
-        Label::Background => background(&mut c, ambient, rng),
+        ThermalClass::Person => person(&mut c, ambient, rng),
+        ThermalClass::Object => object(&mut c, ambient, rng),
+        ThermalClass::Background => background(&mut c, ambient, rng),
     }
     sensor(&mut c, rng);
     c.t
 }
 
 /// `n` labelled frames in memory (classes in turn: person, object, background).
-pub fn generate(n: usize, seed: u64) -> Vec<(Label, Vec<f32>)> {
+pub fn generate(n: usize, seed: u64) -> Vec<(ThermalClass, Vec<f32>)> {
     let mut rng = Rng::new(seed);
     (0..n)
         .map(|i| {
-            let label = Label::ALL[i % 3];
+            let label = ThermalClass::ALL[i % 3];
             (label, scene(label, &mut rng))
         })
         .collect()
 }
 
-/// Writes `n` labelled frames as `synth_<seed>_<index>_<class>_<digit>.csv` into `out_dir`
-/// (created if missing). Each file is written to a temporary name and renamed, so no file
-/// is ever half-written. Returns the paths written.
-pub fn synth(out_dir: &Path, n: usize, seed: u64) -> Result<Vec<PathBuf>, DatasetError> {
-    if n == 0 {
-        return Err(DatasetError::BadArgument("--n must be at least 1".into()));
-    }
-    std::fs::create_dir_all(out_dir).map_err(|source| DatasetError::Io {
-        path: out_dir.to_path_buf(),
-        source,
-    })?;
-    let mut written = Vec::with_capacity(n);
-    for (i, (label, frame)) in generate(n, seed).into_iter().enumerate() {
-        let name = format!("synth_{seed}_{i:05}_{}_{}.csv", label.name(), label.digit());
-        let path = out_dir.join(&name);
-        let tmp = out_dir.join(format!(".{name}.tmp"));
-        let io = |source| DatasetError::Io {
-            path: path.clone(),
-            source,
-        };
-        std::fs::write(&tmp, frame_to_csv(&frame)).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)?;
-        written.push(path);
-    }
-    Ok(written)
+/// °C to centi-°C (the wire's and the int8 engine's unit), rounded and clamped to the
+/// sensor's −40…300 °C.
+pub fn to_centi(frame: &[f32]) -> Vec<i16> {
+    frame
+        .iter()
+        .map(|&t| (t * 100.0).round().clamp(-4000.0, 30000.0) as i16)
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 # Reproduces the shipped thermal model (default.f32.json, default.vgi8) from nothing but the
 # repository, and prints the figures quoted in README.md. Run from anywhere:
 #
-#     bash ops/thermal/models/reproduce.sh
+#     bash firmware/int8/models/reproduce.sh
 #
 # Same seeds, same data, same CPU type → the same bytes (burn's ndarray backend runs
 # single-threaded; every random draw comes from a seeded generator).
