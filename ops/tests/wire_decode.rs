@@ -172,3 +172,123 @@ fn empty_capture_is_fine() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["summary"]["frames"], 0);
 }
+
+/// The example sessions in `docs/wire.md` §8: every `$ cat a.bin b.bin … | vigil wire decode
+/// --format jsonl` line, run on the vectors of those names, prints exactly the lines under it
+/// (up to the end of the code block).
+fn doc_examples() -> Vec<(Vec<String>, Vec<String>)> {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/wire.md"))
+            .unwrap();
+    let mut examples = Vec::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        let Some(cmd) = line.strip_prefix("$ cat ") else {
+            continue;
+        };
+        let files = cmd
+            .strip_suffix(" | vigil wire decode --format jsonl")
+            .unwrap_or_else(|| panic!("unexpected example command: {line}"));
+        let names = files
+            .split_whitespace()
+            .map(|f| f.strip_suffix(".bin").unwrap().to_owned())
+            .collect();
+        let expected = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("```"))
+            .map(str::to_owned)
+            .collect();
+        examples.push((names, expected));
+    }
+    examples
+}
+
+#[test]
+fn wire_decode_json_matches_the_examples_in_docs_wire_md() {
+    let examples = doc_examples();
+    assert_eq!(examples.len(), 2, "two example sessions in docs/wire.md §8");
+    let mut kinds = std::collections::BTreeSet::new();
+    for (names, expected) in &examples {
+        let capture: Vec<u8> = names
+            .iter()
+            .flat_map(|n| vector(&format!("{n}.hex")))
+            .collect();
+        let out = vigil(&["wire", "decode", "--format", "jsonl"], &capture);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let got: Vec<&str> = text.lines().collect();
+        assert_eq!(got, *expected, "docs/wire.md example for {names:?}");
+        for l in &got {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if let Some(k) = v["kind"].as_str() {
+                kinds.insert(k.to_owned());
+            }
+        }
+    }
+    // Every kind is shown but the thermal frame (whose 768 readings rule 4 describes).
+    let all: std::collections::BTreeSet<String> = vigil_wire::Kind::ALL
+        .iter()
+        .map(|k| k.name().to_owned())
+        .filter(|k| k != "thermal_frame")
+        .collect();
+    assert_eq!(kinds, all);
+}
+
+#[test]
+fn wire_decode_json_uses_the_catalogue_field_names() {
+    // Board time as the catalogue's `utc_us` and `synced`, no `time` / `at` wrapper.
+    let mut capture = vector("01_hello.hex");
+    capture.extend(vector("32_power_switched.hex"));
+    capture.extend(vector("48_thermal_frame.hex"));
+    let out = vigil(&["wire", "decode", "--format", "jsonl"], &capture);
+    let lines = jsonl(&out);
+    let hello = &lines[0]["payload"];
+    assert_eq!(hello["utc_us"], 1_748_757_600_123_456i64);
+    assert_eq!(hello["synced"], true);
+    assert_eq!(
+        hello["firmware"],
+        serde_json::json!({"major": 0, "minor": 1, "patch": 0})
+    );
+    assert!(hello.get("time").is_none(), "{hello}");
+    let switched = &lines[1]["payload"];
+    assert_eq!(switched["utc_us"], 1_748_757_600_000_000i64);
+    assert_eq!(switched["reason"], "window start");
+    assert!(switched.get("at").is_none(), "{switched}");
+    let thermal = &lines[2]["payload"];
+    let keys: Vec<&String> = thermal.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["centi_c", "frame"]);
+    assert_eq!(thermal["centi_c"][0], -4000);
+    assert_eq!(thermal["centi_c"][767], 30000);
+}
+
+#[test]
+fn wire_decode_json_writes_integers_beyond_2_53_exactly() {
+    let out = vigil(
+        &["wire", "decode", "--format", "jsonl"],
+        &vector("edge_integers_beyond_2_53.hex"),
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for exact in [
+        "\"uptime_ms\":18446744073709551615",
+        "\"utc_us\":-9223372036854775808",
+        "\"silent_ms\":9007199254740993",
+        "\"utc_us\":9223372036854775807",
+        "\"offset_us\":-9223372036854775808",
+    ] {
+        assert!(text.contains(exact), "{exact} missing in {text}");
+    }
+}
+
+#[test]
+fn wire_decode_json_keeps_unassigned_reason_codes() {
+    let out = vigil(
+        &["wire", "decode", "--format", "jsonl"],
+        &vector("edge_power_switched_reason_0_200.hex"),
+    );
+    let lines = jsonl(&out);
+    for (line, code) in lines.iter().zip([0, 200]) {
+        assert_eq!(line["ok"], true);
+        assert_eq!(line["payload"]["reason"], "other");
+        assert_eq!(line["payload"]["reason_code"], code);
+    }
+}

@@ -62,7 +62,10 @@ pub enum BodyError {
 impl core::fmt::Display for BodyError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            BodyError::MsgPack => f.write_str("body is not a six-element MessagePack array"),
+            BodyError::MsgPack => f.write_str(
+                "body is not [version, device, boot, seq, kind, payload] with header \
+                 integers in range and nothing after it",
+            ),
             BodyError::Version(v) => write!(
                 f,
                 "protocol version {v} (this side speaks {PROTOCOL_VERSION})"

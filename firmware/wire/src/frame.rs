@@ -32,8 +32,9 @@ pub enum RejectReason {
     Short,
     /// The CRC-32 does not match the body.
     Crc,
-    /// The body is not a six-element MessagePack array with integer header fields, or has
-    /// bytes after it.
+    /// The body is not a six-element MessagePack array with integer header fields in their
+    /// ranges (a version or kind above 255 or negative is this, not [`Self::Version`] or
+    /// [`Self::UnknownKind`]), or has bytes after it.
     MsgPack,
     /// The body's version is not [`crate::PROTOCOL_VERSION`].
     Version,
@@ -162,7 +163,10 @@ impl core::fmt::Display for Reject {
                     "crc: frame carries {got:#010x}, body gives {computed:#010x}"
                 )
             }
-            Reject::MsgPack => f.write_str("msgpack: body is not a six-element array"),
+            Reject::MsgPack => f.write_str(
+                "msgpack: body is not [version, device, boot, seq, kind, payload] \
+                 with header integers in range and nothing after it",
+            ),
             Reject::Version(v) => write!(f, "version: {v}"),
             Reject::UnknownKind(k) => write!(f, "unknown_kind: {k}"),
             Reject::Payload(k) => write!(f, "payload: malformed {}", k.name()),

@@ -143,20 +143,33 @@ fn hex32(d: &[u8; 32]) -> String {
     hex::encode(d)
 }
 
-fn time_json(t: BoardTime) -> Value {
-    json!({ "utc_us": t.utc_us, "synced": t.synced })
+/// Inserts a board time's two catalogue fields, `utc_us` and `synced`, into `payload`.
+fn with_time(mut payload: Value, t: BoardTime) -> Value {
+    if let Value::Object(map) = &mut payload {
+        map.insert("utc_us".to_owned(), json!(t.utc_us));
+        map.insert("synced".to_owned(), json!(t.synced));
+    }
+    payload
 }
 
-/// The payload as JSON, field names as in `docs/wire.md`.
+/// The payload as JSON: one key per field of the message catalogue (`docs/wire.md` §3),
+/// named as there; the rendering rules (enums as names, digests as hex, integers exact) are
+/// in `docs/wire.md` §8.
 fn payload_json(m: &Message) -> Value {
     match m {
-        Message::Hello(h) => json!({
-            "role": h.role.name(),
-            "protocol": h.protocol,
-            "firmware": format!("{}.{}.{}", h.firmware.major, h.firmware.minor, h.firmware.patch),
-            "time": time_json(h.time),
-            "uptime_ms": h.uptime_ms,
-        }),
+        Message::Hello(h) => with_time(
+            json!({
+                "role": h.role.name(),
+                "protocol": h.protocol,
+                "firmware": {
+                    "major": h.firmware.major,
+                    "minor": h.firmware.minor,
+                    "patch": h.firmware.patch,
+                },
+                "uptime_ms": h.uptime_ms,
+            }),
+            h.time,
+        ),
         Message::Heartbeat(h) => json!({ "pi_utc_us": h.pi_utc_us }),
         Message::TimeRequest(t) => json!({ "t1_us": t.t1_us }),
         Message::TimeReply(t) => json!({
@@ -185,21 +198,25 @@ fn payload_json(m: &Message) -> Value {
             "pending_events": s.pending_events,
             "rx_rejects": s.rx_rejects,
         }),
-        Message::PowerSwitched(p) => json!({
-            "at": time_json(p.at),
-            "on": p.on,
-            "reason": p.reason.as_str(),
-            "reason_code": p.reason.as_u8(),
-        }),
-        Message::WatchdogTripped(w) => json!({ "at": time_json(w.at), "silent_ms": w.silent_ms }),
-        Message::OverrideChanged(o) => json!({ "at": time_json(o.at), "active": o.active }),
-        Message::SntpSynced(s) => json!({
-            "at": time_json(s.at),
-            "offset_us": s.offset_us,
-            "delay_us": s.delay_us,
-            "stratum": s.stratum,
-        }),
-        Message::EventsDropped(d) => json!({ "at": time_json(d.at), "count": d.count }),
+        Message::PowerSwitched(p) => with_time(
+            json!({
+                "on": p.on,
+                "reason": p.reason.as_str(),
+                "reason_code": p.reason.as_u8(),
+            }),
+            p.at,
+        ),
+        Message::WatchdogTripped(w) => with_time(json!({ "silent_ms": w.silent_ms }), w.at),
+        Message::OverrideChanged(o) => with_time(json!({ "active": o.active }), o.at),
+        Message::SntpSynced(s) => with_time(
+            json!({
+                "offset_us": s.offset_us,
+                "delay_us": s.delay_us,
+                "stratum": s.stratum,
+            }),
+            s.at,
+        ),
+        Message::EventsDropped(d) => with_time(json!({ "count": d.count }), d.at),
         Message::ThermalFrame(t) => json!({ "frame": t.frame, "centi_c": t.centi_c.to_vec() }),
         Message::Detection(d) => json!({
             "frame": d.frame,
