@@ -40,8 +40,8 @@ use vigil_events::kinds::{ConfigLoaded, SupervisorStarted};
 use vigil_events::{BoardOrigin, Envelope, NewEvent, Source};
 use vigil_simworld::time::{utc, DAY, S, T2026 as T0};
 use vigil_simworld::{
-    next_of, Board, Mains, NoisyLine, PiPower as PiState, Rng, Rtt, Schedule, SntpServer,
-    WindowCheck, WindowWatch,
+    next_of, Board, Mains, NoisyLine, PiPower as PiState, Rng, Rtt, Schedule, Simulation,
+    SntpServer, WindowCheck, WindowWatch,
 };
 use vigil_wire::{encode_frame_to_vec, BoardRole, Message};
 
@@ -285,21 +285,6 @@ impl Sim {
         self.update_pi_power();
     }
 
-    fn run_board(&mut self) {
-        let bytes = std::mem::take(&mut self.to_board);
-        if !self.board.is_up() {
-            return;
-        }
-        let bytes = self.line.carry(&mut self.rng, self.t, &bytes);
-        for input in self.board.receive(&bytes) {
-            self.board_input(input);
-        }
-        self.board_input(Input::Override(self.t < self.override_until));
-        self.board_input(Input::Tick);
-        self.board.after_step(self.t);
-        self.track_events();
-    }
-
     fn track_events(&mut self) {
         let (device, keys) = (self.board.cfg.device, &self.keys);
         self.board
@@ -523,48 +508,6 @@ impl Sim {
         self.link_actions(acts);
     }
 
-    fn run_pi(&mut self) {
-        match self.pi {
-            PiState::Booting { ready_at } if self.t >= ready_at => self.start_session(),
-            PiState::ShuttingDown { halted_at } if self.t >= halted_at => self.pi = PiState::Halted,
-            PiState::Running => {
-                if self.hang_at.is_some_and(|h| self.t >= h) {
-                    self.stats.hangs += 1;
-                    self.pi = PiState::Hung;
-                    self.session = None;
-                    self.pending.clear();
-                    return;
-                }
-                let committed = self.commit();
-                self.deliver(committed);
-                let now = self.pi_now();
-                let Some(mut s) = self.session.take() else {
-                    return;
-                };
-                let mut clock_events = Vec::new();
-                while let Some(d) = s.clock.next_deadline() {
-                    if d > now {
-                        break;
-                    }
-                    clock_events.extend(tag(s.clock.on_tick(d), d));
-                }
-                let mut power = Vec::new();
-                while let Some(d) = s.power.next_deadline() {
-                    if d > now {
-                        break;
-                    }
-                    power.extend(s.power.on_tick(d));
-                }
-                let steps = s.protocol.tick(now);
-                self.session = Some(s);
-                self.intents(clock_events);
-                self.power_intents(power);
-                self.steps(steps);
-            }
-            _ => {}
-        }
-    }
-
     // ---- properties ---------------------------------------------------------------------
 
     fn heartbeats_reach_board(&self) -> bool {
@@ -598,33 +541,85 @@ impl Sim {
         }
     }
 
-    fn check_window_start(&mut self) {
-        let check = self
-            .windows
-            .check(&self.board, &self.periods, self.t, self.mains.on, HB, 0);
-        let WindowCheck::Checked {
-            index: i,
-            start,
-            end,
-            synced_t,
-            status: st,
-        } = check
-        else {
-            return;
+    // ---- faults and the loop ------------------------------------------------------------
+
+    /// After the faults: mains on, cable in, no noise, a maintenance visit holding the
+    /// override long enough for the Pi to deliver everything the board holds.
+    fn drain(&mut self) {
+        self.faults = Faults {
+            board_reboot: u64::MAX,
+            pi_reboot: u64::MAX,
+            pi_clock: u64::MAX,
+            cable: u64::MAX,
         };
-        self.stats.windows_checked += 1;
-        assert!(
-            check.held(),
-            "property 2: period {i} ({}–{} s) started, board has time since {} s, relay off at \
-             {} s: {st:?}",
-            start / S,
-            end / S,
-            synced_t / S,
-            self.t / S
-        );
+        self.mains.next_loss = u64::MAX;
+        self.line.noise = 0.0;
+        self.line.cut_until = 0;
+        self.hang_at = None;
+        if !self.mains.on {
+            self.mains.on = true;
+            self.boot_board();
+        }
+        if !self.board.is_up() {
+            self.boot_board();
+        }
+        if !matches!(self.pi, PiState::Running | PiState::Booting { .. }) {
+            self.pi_dies();
+        }
+        self.update_pi_power();
+        self.override_until = u64::MAX;
+        self.settle(30 * 60 * S);
+        let c = self.commit();
+        self.deliver(c);
+        // what the world's parts counted
+        self.stats.mains_losses = self.mains.losses;
+        self.stats.sntp_jumps = self.sntp.jumps;
+        self.stats.garbled = self.line.garbled;
     }
 
-    // ---- faults and the loop ------------------------------------------------------------
+    fn verify(&self) {
+        let c = self.board.controller().expect("board up after the drain");
+        let st = c.status(self.mono());
+        assert_eq!(
+            st.events_dropped, 0,
+            "the ring overflowed; this test keeps cable cuts short enough that it should not"
+        );
+        assert_eq!(
+            c.events().count(),
+            0,
+            "property 3: still undelivered after the drain: {:?}",
+            c.events().collect::<Vec<_>>()
+        );
+        let device = self.board.cfg.device;
+        let ring = &self.board.ring;
+        for id in ring.generated.keys() {
+            assert!(
+                self.keys.contains(&(device, id.boot, id.seq)),
+                "property 3: board event {id:?} never reached the log (vanished unlogged: {})",
+                ring.vanished.contains(id)
+            );
+        }
+        assert_eq!(self.keys.len(), ring.generated.len());
+    }
+}
+
+impl Simulation for Sim {
+    fn time(&mut self) -> &mut u64 {
+        &mut self.t
+    }
+
+    fn step_len(&self) -> u64 {
+        let busy = self.relay || self.pi != PiState::Off || !self.board.is_idle(self.t);
+        let f = &self.faults;
+        let next_fault = next_of(&[
+            self.mains.next_loss,
+            f.board_reboot,
+            f.pi_reboot,
+            f.pi_clock,
+            f.cable,
+        ]);
+        self.periods.step_len(self.t, busy, next_fault)
+    }
 
     fn faults(&mut self) {
         let t = self.t;
@@ -679,91 +674,87 @@ impl Sim {
         }
     }
 
-    fn step_len(&self) -> u64 {
-        let busy = self.relay || self.pi != PiState::Off || !self.board.is_idle(self.t);
-        let f = &self.faults;
-        let next_fault = next_of(&[
-            self.mains.next_loss,
-            f.board_reboot,
-            f.pi_reboot,
-            f.pi_clock,
-            f.cable,
-        ]);
-        self.periods.step_len(self.t, busy, next_fault)
-    }
-
-    fn run(&mut self, until: u64) {
-        while self.t < until {
-            self.t += self.step_len();
-            self.faults();
-            self.run_pi();
-            self.run_board();
-            self.check_window_start();
+    fn run_pi(&mut self) {
+        match self.pi {
+            PiState::Booting { ready_at } if self.t >= ready_at => self.start_session(),
+            PiState::ShuttingDown { halted_at } if self.t >= halted_at => self.pi = PiState::Halted,
+            PiState::Running => {
+                if self.hang_at.is_some_and(|h| self.t >= h) {
+                    self.stats.hangs += 1;
+                    self.pi = PiState::Hung;
+                    self.session = None;
+                    self.pending.clear();
+                    return;
+                }
+                let committed = self.commit();
+                self.deliver(committed);
+                let now = self.pi_now();
+                let Some(mut s) = self.session.take() else {
+                    return;
+                };
+                let mut clock_events = Vec::new();
+                while let Some(d) = s.clock.next_deadline() {
+                    if d > now {
+                        break;
+                    }
+                    clock_events.extend(tag(s.clock.on_tick(d), d));
+                }
+                let mut power = Vec::new();
+                while let Some(d) = s.power.next_deadline() {
+                    if d > now {
+                        break;
+                    }
+                    power.extend(s.power.on_tick(d));
+                }
+                let steps = s.protocol.tick(now);
+                self.session = Some(s);
+                self.intents(clock_events);
+                self.power_intents(power);
+                self.steps(steps);
+            }
+            _ => {}
         }
     }
 
-    /// After the faults: mains on, cable in, no noise, a maintenance visit holding the
-    /// override long enough for the Pi to deliver everything the board holds.
-    fn drain(&mut self) {
-        self.faults = Faults {
-            board_reboot: u64::MAX,
-            pi_reboot: u64::MAX,
-            pi_clock: u64::MAX,
-            cable: u64::MAX,
-        };
-        self.mains.next_loss = u64::MAX;
-        self.line.noise = 0.0;
-        self.line.cut_until = 0;
-        self.hang_at = None;
-        if !self.mains.on {
-            self.mains.on = true;
-            self.boot_board();
-        }
+    fn run_board(&mut self) {
+        let bytes = std::mem::take(&mut self.to_board);
         if !self.board.is_up() {
-            self.boot_board();
+            return;
         }
-        if !matches!(self.pi, PiState::Running | PiState::Booting { .. }) {
-            self.pi_dies();
+        let bytes = self.line.carry(&mut self.rng, self.t, &bytes);
+        for input in self.board.receive(&bytes) {
+            self.board_input(input);
         }
-        self.update_pi_power();
-        self.override_until = u64::MAX;
-        let end = self.t + 30 * 60 * S;
-        while self.t < end {
-            self.t += S;
-            self.run_pi();
-            self.run_board();
-        }
-        let c = self.commit();
-        self.deliver(c);
-        // what the world's parts counted
-        self.stats.mains_losses = self.mains.losses;
-        self.stats.sntp_jumps = self.sntp.jumps;
-        self.stats.garbled = self.line.garbled;
+        self.board_input(Input::Override(self.t < self.override_until));
+        self.board_input(Input::Tick);
+        self.board.after_step(self.t);
+        self.track_events();
     }
 
-    fn verify(&self) {
-        let c = self.board.controller().expect("board up after the drain");
-        let st = c.status(self.mono());
-        assert_eq!(
-            st.events_dropped, 0,
-            "the ring overflowed; this test keeps cable cuts short enough that it should not"
+    fn check_window_start(&mut self) {
+        let check = self
+            .windows
+            .check(&self.board, &self.periods, self.t, self.mains.on, HB, 0);
+        let WindowCheck::Checked {
+            index: i,
+            start,
+            end,
+            synced_t,
+            status: st,
+        } = check
+        else {
+            return;
+        };
+        self.stats.windows_checked += 1;
+        assert!(
+            check.held(),
+            "property 2: period {i} ({}–{} s) started, board has time since {} s, relay off at \
+             {} s: {st:?}",
+            start / S,
+            end / S,
+            synced_t / S,
+            self.t / S
         );
-        assert_eq!(
-            c.events().count(),
-            0,
-            "property 3: still undelivered after the drain: {:?}",
-            c.events().collect::<Vec<_>>()
-        );
-        let device = self.board.cfg.device;
-        let ring = &self.board.ring;
-        for id in ring.generated.keys() {
-            assert!(
-                self.keys.contains(&(device, id.boot, id.seq)),
-                "property 3: board event {id:?} never reached the log (vanished unlogged: {})",
-                ring.vanished.contains(id)
-            );
-        }
-        assert_eq!(self.keys.len(), ring.generated.len());
     }
 }
 

@@ -25,8 +25,8 @@ use vigil_esp32_power::ring::{BoardEvent, EventId};
 use vigil_esp32_power::{Config, Input, Output};
 use vigil_simworld::time::{utc, DAY, S, T2026};
 use vigil_simworld::{
-    next_of, Board, Mains, NoisyLine, PiPower as Pi, Rng, Rtt, Schedule, SntpServer, WindowCheck,
-    WindowWatch,
+    next_of, Board, Mains, NoisyLine, PiPower as Pi, Rng, Rtt, Schedule, Simulation, SntpServer,
+    WindowCheck, WindowWatch,
 };
 use vigil_wire::{
     encode_frame, Decoded, EventAck, FrameDecoder, HaltConfirm, Header, Heartbeat, Message, Packet,
@@ -387,47 +387,121 @@ impl Sim {
         self.pi.next_push = now + 30 * S;
     }
 
-    /// The Pi's own progress and what it sends this step.
-    fn run_pi(&mut self) {
-        match self.pi.state {
-            Pi::Booting { ready_at } if self.t >= ready_at => {
-                self.pi.state = Pi::Running;
-                self.pi.next_hb = self.t;
-                self.pi.confirm_at = None;
-                self.push_windows();
-            }
-            Pi::Running => {
-                if self.pi.hang_at.is_some_and(|h| self.t >= h) {
-                    self.pi.state = Pi::Hung;
-                    self.pi.to_board.clear();
-                    return;
-                }
-                if let Some((at, window_end_us)) = self.pi.confirm_at {
-                    if self.t >= at {
-                        // Confirm twice, then the supervisor exits and the OS halts.
-                        self.pi.send(HaltConfirm { window_end_us });
-                        self.pi.send(HaltConfirm { window_end_us });
-                        self.pi.confirm_at = None;
-                        self.pi.state = Pi::ShuttingDown {
-                            halted_at: self.t + self.rng.range(3, 12) * S,
-                        };
-                        return;
-                    }
-                }
-                if !self.pi.windows_acked && self.t >= self.pi.next_push {
-                    self.push_windows();
-                }
-                if self.t >= self.pi.next_hb {
-                    self.pi.send(Heartbeat {
-                        pi_utc_us: utc(self.t),
-                    });
-                    self.pi.next_hb = self.t + HB_PERIOD;
-                    self.pi.last_hb_sent = Some(self.t);
-                }
-            }
-            Pi::ShuttingDown { halted_at } if self.t >= halted_at => self.pi.state = Pi::Halted,
-            _ => {}
+    /// Property 3 bookkeeping (see [`vigil_simworld::RingWatch`]).
+    fn track_events(&mut self) {
+        let log = &self.pi.log;
+        self.board
+            .track(|boot, seq| log.contains_key(&(DEVICE, boot, seq)));
+    }
+
+    /// After the faults: mains on, network up, a maintenance visit long enough for the Pi to
+    /// deliver everything the board holds.
+    fn drain(&mut self) {
+        self.line.cut_until = 0;
+        self.faults = Faults {
+            link_cut: u64::MAX,
+            board_reboot: u64::MAX,
+            net_toggle: u64::MAX,
+            stall: u64::MAX,
+            maintenance: u64::MAX,
+        };
+        self.mains.next_loss = u64::MAX;
+        self.line.noise = 0.0;
+        if !self.mains.on {
+            self.mains.on = true;
+            self.update_pi_power();
+            self.boot_board();
         }
+        if !self.board.is_up() {
+            self.board_down_until = None;
+            self.boot_board();
+        }
+        self.sntp.net_up = true;
+        self.override_on = true;
+        self.override_until = u64::MAX;
+        self.pi.hang_at = None;
+        self.pi.ignore_notices = false;
+        if !matches!(self.pi.state, Pi::Running | Pi::Booting { .. }) {
+            // the technician restarts a stuck or halted Pi by hand
+            self.pi.state = Pi::Off;
+            self.update_pi_power();
+        }
+        self.settle(30 * 60 * S);
+    }
+
+    fn verify_delivery(&mut self) {
+        let c = self.board.controller().expect("board up after drain");
+        let st = c.status(self.mono());
+        self.stats.dropped_events = st.events_dropped;
+        let ring = &self.board.ring;
+        let mut missing = Vec::new();
+        for (id, ev) in &ring.generated {
+            if matches!(ev, BoardEvent::EventsDropped { .. }) {
+                continue; // the marker: checked below against the counted drops
+            }
+            if !self.pi.log.contains_key(&(DEVICE, id.boot, id.seq)) {
+                missing.push(*id);
+            }
+        }
+        let held_real = c
+            .events()
+            .filter(|e| !matches!(e.event, BoardEvent::EventsDropped { .. }))
+            .count();
+        assert_eq!(
+            held_real,
+            0,
+            "property 3: events still undelivered after the drain: {:?}",
+            c.events().collect::<Vec<_>>()
+        );
+        for id in &missing {
+            assert!(
+                ring.vanished.contains(id),
+                "property 3: event {id:?} never reached the Pi and was not dropped"
+            );
+        }
+        assert!(
+            missing.len() as u64 <= st.events_dropped,
+            "property 3: {} events missing, only {} drops counted",
+            missing.len(),
+            st.events_dropped
+        );
+        // markers are logged too (kind 36): count the events they stand for separately
+        let logged = self
+            .pi
+            .log
+            .values()
+            .filter(|m| !matches!(m, Message::EventsDropped(_)))
+            .count() as u64;
+        let real = ring
+            .generated
+            .values()
+            .filter(|e| !matches!(e, BoardEvent::EventsDropped { .. }))
+            .count() as u64;
+        assert_eq!(logged + missing.len() as u64, real);
+    }
+}
+
+impl Simulation for Sim {
+    fn time(&mut self) -> &mut u64 {
+        &mut self.t
+    }
+
+    /// The step to take: fine while anything happens, coarse while all sleeps.
+    fn step_len(&self) -> u64 {
+        let busy = self.relay
+            || self.override_on
+            || self.pi.state != Pi::Off
+            || !self.board.is_idle(self.t);
+        let f = &self.faults;
+        let next_fault = next_of(&[
+            self.mains.next_loss,
+            f.link_cut,
+            f.board_reboot,
+            f.net_toggle,
+            f.stall,
+            f.maintenance,
+        ]);
+        self.schedule.step_len(self.t, busy, next_fault)
     }
 
     fn faults(&mut self) {
@@ -485,6 +559,49 @@ impl Sim {
         }
     }
 
+    /// The Pi's own progress and what it sends this step.
+    fn run_pi(&mut self) {
+        match self.pi.state {
+            Pi::Booting { ready_at } if self.t >= ready_at => {
+                self.pi.state = Pi::Running;
+                self.pi.next_hb = self.t;
+                self.pi.confirm_at = None;
+                self.push_windows();
+            }
+            Pi::Running => {
+                if self.pi.hang_at.is_some_and(|h| self.t >= h) {
+                    self.pi.state = Pi::Hung;
+                    self.pi.to_board.clear();
+                    return;
+                }
+                if let Some((at, window_end_us)) = self.pi.confirm_at {
+                    if self.t >= at {
+                        // Confirm twice, then the supervisor exits and the OS halts.
+                        self.pi.send(HaltConfirm { window_end_us });
+                        self.pi.send(HaltConfirm { window_end_us });
+                        self.pi.confirm_at = None;
+                        self.pi.state = Pi::ShuttingDown {
+                            halted_at: self.t + self.rng.range(3, 12) * S,
+                        };
+                        return;
+                    }
+                }
+                if !self.pi.windows_acked && self.t >= self.pi.next_push {
+                    self.push_windows();
+                }
+                if self.t >= self.pi.next_hb {
+                    self.pi.send(Heartbeat {
+                        pi_utc_us: utc(self.t),
+                    });
+                    self.pi.next_hb = self.t + HB_PERIOD;
+                    self.pi.last_hb_sent = Some(self.t);
+                }
+            }
+            Pi::ShuttingDown { halted_at } if self.t >= halted_at => self.pi.state = Pi::Halted,
+            _ => {}
+        }
+    }
+
     /// The board's step: bytes from the Pi, the override pin, a tick.
     fn run_board(&mut self) {
         let bytes = std::mem::take(&mut self.pi.to_board);
@@ -511,13 +628,6 @@ impl Sim {
         }
         self.board.after_step(self.t);
         self.track_events();
-    }
-
-    /// Property 3 bookkeeping (see [`vigil_simworld::RingWatch`]).
-    fn track_events(&mut self) {
-        let log = &self.pi.log;
-        self.board
-            .track(|boot, seq| log.contains_key(&(DEVICE, boot, seq)));
     }
 
     /// Property 2: the window containing `t`, once the board has time.
@@ -563,125 +673,6 @@ impl Sim {
                     .map(|w| (w.0 / S, w.1 / S)),
             );
         }
-    }
-
-    /// The step to take: fine while anything happens, coarse while all sleeps.
-    fn step_len(&self) -> u64 {
-        let busy = self.relay
-            || self.override_on
-            || self.pi.state != Pi::Off
-            || !self.board.is_idle(self.t);
-        let f = &self.faults;
-        let next_fault = next_of(&[
-            self.mains.next_loss,
-            f.link_cut,
-            f.board_reboot,
-            f.net_toggle,
-            f.stall,
-            f.maintenance,
-        ]);
-        self.schedule.step_len(self.t, busy, next_fault)
-    }
-
-    fn run(&mut self, until: u64) {
-        while self.t < until {
-            self.t += self.step_len();
-            self.faults();
-            self.run_pi();
-            self.run_board();
-            self.check_window_start();
-        }
-    }
-
-    /// After the faults: mains on, network up, a maintenance visit long enough for the Pi to
-    /// deliver everything the board holds.
-    fn drain(&mut self) {
-        self.line.cut_until = 0;
-        self.faults = Faults {
-            link_cut: u64::MAX,
-            board_reboot: u64::MAX,
-            net_toggle: u64::MAX,
-            stall: u64::MAX,
-            maintenance: u64::MAX,
-        };
-        self.mains.next_loss = u64::MAX;
-        self.line.noise = 0.0;
-        if !self.mains.on {
-            self.mains.on = true;
-            self.update_pi_power();
-            self.boot_board();
-        }
-        if !self.board.is_up() {
-            self.board_down_until = None;
-            self.boot_board();
-        }
-        self.sntp.net_up = true;
-        self.override_on = true;
-        self.override_until = u64::MAX;
-        self.pi.hang_at = None;
-        self.pi.ignore_notices = false;
-        if !matches!(self.pi.state, Pi::Running | Pi::Booting { .. }) {
-            // the technician restarts a stuck or halted Pi by hand
-            self.pi.state = Pi::Off;
-            self.update_pi_power();
-        }
-        let end = self.t + 30 * 60 * S;
-        while self.t < end {
-            self.t += S;
-            self.run_pi();
-            self.run_board();
-        }
-    }
-
-    fn verify_delivery(&mut self) {
-        let c = self.board.controller().expect("board up after drain");
-        let st = c.status(self.mono());
-        self.stats.dropped_events = st.events_dropped;
-        let ring = &self.board.ring;
-        let mut missing = Vec::new();
-        for (id, ev) in &ring.generated {
-            if matches!(ev, BoardEvent::EventsDropped { .. }) {
-                continue; // the marker: checked below against the counted drops
-            }
-            if !self.pi.log.contains_key(&(DEVICE, id.boot, id.seq)) {
-                missing.push(*id);
-            }
-        }
-        let held_real = c
-            .events()
-            .filter(|e| !matches!(e.event, BoardEvent::EventsDropped { .. }))
-            .count();
-        assert_eq!(
-            held_real,
-            0,
-            "property 3: events still undelivered after the drain: {:?}",
-            c.events().collect::<Vec<_>>()
-        );
-        for id in &missing {
-            assert!(
-                ring.vanished.contains(id),
-                "property 3: event {id:?} never reached the Pi and was not dropped"
-            );
-        }
-        assert!(
-            missing.len() as u64 <= st.events_dropped,
-            "property 3: {} events missing, only {} drops counted",
-            missing.len(),
-            st.events_dropped
-        );
-        // markers are logged too (kind 36): count the events they stand for separately
-        let logged = self
-            .pi
-            .log
-            .values()
-            .filter(|m| !matches!(m, Message::EventsDropped(_)))
-            .count() as u64;
-        let real = ring
-            .generated
-            .values()
-            .filter(|e| !matches!(e, BoardEvent::EventsDropped { .. }))
-            .count() as u64;
-        assert_eq!(logged + missing.len() as u64, real);
     }
 }
 

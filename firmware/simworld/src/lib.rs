@@ -28,6 +28,16 @@ pub mod time {
 
 use time::{DAY, S};
 
+/// One step of SplitMix64: advances `state` and returns the next 64 random bits. The one
+/// generator behind [`Rng`] and the other test rigs' seeded generators.
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// A small deterministic PRNG (splitmix64): the same seed gives the same world.
 #[derive(Debug, Clone)]
 pub struct Rng(pub u64);
@@ -36,11 +46,7 @@ impl Rng {
     /// The next 64 random bits.
     #[allow(clippy::should_implement_trait)] // not an iterator: it never ends
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        splitmix64(&mut self.0)
     }
 
     /// Uniform in `0..n` (`0` for `n == 0`).
@@ -260,6 +266,45 @@ impl Schedule {
             .saturating_sub(2 * 60 * S)
             .min(next_fault);
         until.saturating_sub(t).clamp(S, 60 * S)
+    }
+}
+
+/// The loop both simulations run: each step moves time, lets due faults happen, runs the Pi
+/// and then the board, and checks what must hold.
+pub trait Simulation {
+    /// Simulation time, µs since [`time::T2026`].
+    fn time(&mut self) -> &mut u64;
+    /// How far the next step goes (see [`Schedule::step_len`]).
+    fn step_len(&self) -> u64;
+    /// The faults due at the current time.
+    fn faults(&mut self);
+    /// The Pi's step.
+    fn run_pi(&mut self);
+    /// The board's step.
+    fn run_board(&mut self);
+    /// Property 2 after the step (see [`WindowWatch`]).
+    fn check_window_start(&mut self);
+
+    /// Runs with faults until `until`.
+    fn run(&mut self, until: u64) {
+        while *self.time() < until {
+            let d = self.step_len();
+            *self.time() += d;
+            self.faults();
+            self.run_pi();
+            self.run_board();
+            self.check_window_start();
+        }
+    }
+
+    /// Runs `span` more in one-second steps, Pi and board only (the final drain).
+    fn settle(&mut self, span: u64) {
+        let end = *self.time() + span;
+        while *self.time() < end {
+            *self.time() += S;
+            self.run_pi();
+            self.run_board();
+        }
     }
 }
 
