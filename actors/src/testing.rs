@@ -28,12 +28,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use actix::{Actor, Context, Handler};
+use actix::{Actor, Addr, Context, Handler};
 use vigil_events::kinds::{ConfigLoaded, SupervisorStarted};
-use vigil_events::{Envelope, Event, NewEvent, Source, UtcMicros};
+use vigil_events::{ClassPolicy, Envelope, Event, NewEvent, Source, UtcMicros};
+use vigil_store::Store;
 
 use crate::core::{split, Core, Intent};
-use crate::journal::Committed;
+use crate::journal::{Committed, GroupCommit, Journal, Subscribe};
 use crate::replay::{CoreFactory, DeadlineHints, Replay, ReplayReport};
 
 /// The `[schedule]` of a station in Europe/Berlin whose windows are open every day, as a
@@ -289,6 +290,17 @@ impl<C: std::fmt::Debug + PartialEq> Then<C> {
     pub fn commands(self) -> Vec<C> {
         self.split().1
     }
+}
+
+/// A journal on `store` (default class policy and group commit) that gives every committed
+/// envelope to `collector` too. Call it inside a running actix system.
+pub fn collecting_journal(store: Arc<Store>, collector: &Collector) -> Addr<Journal> {
+    let journal = Journal::new(store, ClassPolicy::default(), GroupCommit::default()).start();
+    journal.do_send(Subscribe {
+        kinds: None,
+        to: collector.clone().start().recipient(),
+    });
+    journal
 }
 
 /// An actor that keeps every committed envelope it is subscribed to, for end-to-end tests of

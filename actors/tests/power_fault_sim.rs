@@ -489,21 +489,16 @@ impl Sim {
         let Some(s) = self.session.as_mut() else {
             return;
         };
-        let before = s
-            .link
-            .counters()
-            .rejects
-            .get("duplicate")
-            .copied()
-            .unwrap_or(0);
+        let duplicates = |link: &LinkCore| {
+            link.counters()
+                .rejects
+                .get("duplicate")
+                .copied()
+                .unwrap_or(0)
+        };
+        let before = duplicates(&s.link);
         let acts = s.link.on_bytes(bytes, now);
-        let after = s
-            .link
-            .counters()
-            .rejects
-            .get("duplicate")
-            .copied()
-            .unwrap_or(0);
+        let after = duplicates(&s.link);
         self.stats.duplicates_dropped += after - before;
         self.link_actions(acts);
     }

@@ -10,20 +10,20 @@
 //! origin; and replay re-derives every power decision.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use vigil_actors::clock::ClockCore;
-use vigil_actors::journal::{Append, Flush, GroupCommit, Journal, Subscribe};
+use vigil_actors::journal::{Append, Flush};
 use vigil_actors::power::{power_replay_cores, spawn_power, SHUTDOWN_REASON};
 use vigil_actors::replay::ReplayCore;
 use vigil_actors::shell::{NoHardware, Shell, Stop};
 use vigil_actors::station_clock::ClockSpec;
-use vigil_actors::testing::{replay, session_start, t, Collector};
+use vigil_actors::testing::{collecting_journal, replay, session_start, t, Collector};
 use vigil_config::Config;
 use vigil_events::kinds::SupervisorStopped;
-use vigil_events::{ClassPolicy, Envelope, Event, NewEvent, Source};
+use vigil_events::{Envelope, Event, NewEvent, Source};
 use vigil_store::{Store, StoreOptions};
 
 /// Berlin, 2026-06-01: day 04:00Z–16:30Z, dusk 19:00Z–19:30Z (UTC+2).
@@ -42,14 +42,10 @@ fn a_simulated_day_end_runs_the_whole_power_cycle_and_replays() {
         Arc::new(Store::open(&tmp.path().join("log"), StoreOptions::default()).expect("store"));
     let cfg = Config::parse(CONFIG, "test.toml").expect("config");
     let spec: ClockSpec = "sim:2026-06-01T15:00:00Z@3600x".parse().expect("clock");
-    let log: Arc<Mutex<Vec<Arc<Envelope>>>> = Arc::default();
+    let log = Collector::default();
     let seen = log.clone();
     System::new().block_on(async move {
-        let journal = Journal::new(store, ClassPolicy::default(), GroupCommit::default()).start();
-        journal.do_send(Subscribe {
-            kinds: None,
-            to: Collector(seen.clone()).start().recipient(),
-        });
+        let journal = collecting_journal(store, &seen);
         let clock = spec.start();
         let clock_actor = Shell::new(
             ClockCore::new(),
@@ -82,7 +78,7 @@ fn a_simulated_day_end_runs_the_whole_power_cycle_and_replays() {
         let _ = journal.send(Flush).await;
     });
 
-    let log: Vec<Arc<Envelope>> = log.lock().expect("log").clone();
+    let log: Vec<Arc<Envelope>> = log.0.lock().expect("log").clone();
     let names: Vec<String> = log
         .iter()
         .map(|e| format!("{} {} {:?}", e.seq, e.source, e.payload))
