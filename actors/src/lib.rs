@@ -14,5 +14,7 @@ pub mod shell;
 pub mod station;
 pub mod station_clock;
 pub mod supervisor;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use crate::core::{split, Core, Intent, Performer};

@@ -3,11 +3,10 @@
 
 use vigil_actors::classifier::core::configured;
 use vigil_actors::classifier::{ClassifierCommand, ClassifierCore, ClassifierRule};
-use vigil_actors::replay::{Replay, ReplayCore};
-use vigil_actors::{split, Core};
-use vigil_events::kinds::{
-    ConfigLoaded, Detection, DetectionCompared, SupervisorStarted, ThermalClass, ThermalFrame,
-};
+use vigil_actors::replay::ReplayCore;
+use vigil_actors::split;
+use vigil_actors::testing::{config_loaded, envelope, replay, started, TestFramework};
+use vigil_events::kinds::{Detection, DetectionCompared, ThermalClass, ThermalFrame};
 use vigil_events::{BoardOrigin, Envelope, Event, NewEvent, Source};
 
 const CONFIG: &str = "[classifier]\nthreshold = 0.80\nhysteresis_frames = 2\n";
@@ -22,8 +21,7 @@ fn env(seq: u64, source: Source, ev: impl Into<Event>, boot: Option<u32>) -> Env
             device_ts: 0,
         });
     }
-    let class = e.kind().default_class();
-    Envelope::unchained(seq, class, e)
+    envelope(seq, e)
 }
 
 fn frame(seq: u64, n: u32, boot: u32) -> Envelope {
@@ -68,29 +66,7 @@ fn det(
 }
 
 fn start() -> Vec<Envelope> {
-    vec![
-        env(
-            1,
-            Source::Ops,
-            SupervisorStarted {
-                version: "t".into(),
-                clock: "sim".into(),
-                pid: 1,
-                host: "h".into(),
-            },
-            None,
-        ),
-        env(
-            2,
-            Source::Ops,
-            ConfigLoaded {
-                path: "t.toml".into(),
-                hash: String::new(),
-                text: CONFIG.into(),
-            },
-            None,
-        ),
-    ]
+    vec![started(1, 1000), config_loaded(2, 2000, CONFIG)]
 }
 
 fn compared(intents: Vec<vigil_actors::Intent<ClassifierCommand>>) -> Vec<DetectionCompared> {
@@ -106,11 +82,11 @@ fn compared(intents: Vec<vigil_actors::Intent<ClassifierCommand>>) -> Vec<Detect
 
 #[test]
 fn a_thermal_frame_is_classified_with_the_configured_rule() {
-    let mut core = configured();
+    let mut core = TestFramework::with(configured());
     for e in start() {
-        assert!(core.on_event(&e).is_empty());
+        assert!(core.when(e).intents.is_empty());
     }
-    let (events, cmds) = split(core.on_event(&frame(3, 7, 1)));
+    let (events, cmds) = split(core.when(frame(3, 7, 1)).intents);
     assert!(events.is_empty());
     assert_eq!(
         cmds,
@@ -127,25 +103,29 @@ fn a_thermal_frame_is_classified_with_the_configured_rule() {
 
 #[test]
 fn both_detections_of_a_frame_give_one_comparison_in_either_order() {
-    let mut core = ClassifierCore::new(
+    let mut core = TestFramework::with(ClassifierCore::new(
         ClassifierRule {
             threshold_permille: 800,
             hysteresis_frames: 1,
         },
         true,
+    ));
+    assert!(compared(
+        core.when(det(1, Source::Pico, 5, ThermalClass::Person, 950, true))
+            .intents
+    )
+    .is_empty());
+    let c = compared(
+        core.when(det(
+            2,
+            Source::Classifier,
+            5,
+            ThermalClass::Person,
+            950,
+            true,
+        ))
+        .intents,
     );
-    assert!(
-        compared(core.on_event(&det(1, Source::Pico, 5, ThermalClass::Person, 950, true)))
-            .is_empty()
-    );
-    let c = compared(core.on_event(&det(
-        2,
-        Source::Classifier,
-        5,
-        ThermalClass::Person,
-        950,
-        true,
-    )));
     assert_eq!(
         c,
         vec![DetectionCompared {
@@ -157,23 +137,22 @@ fn both_detections_of_a_frame_give_one_comparison_in_either_order() {
             host_present: true
         }]
     );
-    assert!(compared(core.on_event(&det(
-        3,
-        Source::Classifier,
-        6,
-        ThermalClass::Object,
-        700,
-        false
-    )))
+    assert!(compared(
+        core.when(det(
+            3,
+            Source::Classifier,
+            6,
+            ThermalClass::Object,
+            700,
+            false
+        ))
+        .intents
+    )
     .is_empty());
-    let c = compared(core.on_event(&det(
-        4,
-        Source::Pico,
-        6,
-        ThermalClass::Background,
-        600,
-        true,
-    )));
+    let c = compared(
+        core.when(det(4, Source::Pico, 6, ThermalClass::Background, 600, true))
+            .intents,
+    );
     assert_eq!(c.len(), 1);
     assert!(!c[0].agree);
     assert_eq!((c[0].pico_present, c[0].host_present), (true, false));
@@ -181,27 +160,21 @@ fn both_detections_of_a_frame_give_one_comparison_in_either_order() {
 
 #[test]
 fn host_person_state_needs_the_threshold_and_n_frames_in_a_row() {
-    let mut core = ClassifierCore::new(
+    let mut core = TestFramework::with(ClassifierCore::new(
         ClassifierRule {
             threshold_permille: 900,
             hysteresis_frames: 3,
         },
         false,
-    );
+    ));
     let mut seq = 0;
-    let mut feed = |core: &mut ClassifierCore, class, conf| {
+    let mut feed = |core: &mut TestFramework<ClassifierCore>, class, conf| {
         seq += 1;
         assert!(core
-            .on_event(&det(
-                seq,
-                Source::Classifier,
-                seq as u32,
-                class,
-                conf,
-                false
-            ))
+            .when(det(seq, Source::Classifier, seq as u32, class, conf, false))
+            .intents
             .is_empty());
-        core.host_present()
+        core.core().host_present()
     };
     // Below the threshold never counts; one noisy frame neither raises nor clears.
     assert!(!feed(&mut core, ThermalClass::Person, 899));
@@ -220,24 +193,27 @@ fn host_person_state_needs_the_threshold_and_n_frames_in_a_row() {
 
 #[test]
 fn a_pico_restart_forgets_unpaired_frames() {
-    let mut core = ClassifierCore::new(
+    let mut core = TestFramework::with(ClassifierCore::new(
         ClassifierRule {
             threshold_permille: 900,
             hysteresis_frames: 1,
         },
         true,
-    );
-    core.on_event(&frame(1, 5, 1));
-    core.on_event(&det(2, Source::Pico, 5, ThermalClass::Person, 950, true));
-    core.on_event(&frame(3, 1, 2)); // boot 2: frame numbers start again
-    assert!(compared(core.on_event(&det(
-        4,
-        Source::Classifier,
-        5,
-        ThermalClass::Person,
-        950,
-        true
-    )))
+    ));
+    core.when(frame(1, 5, 1));
+    core.when(det(2, Source::Pico, 5, ThermalClass::Person, 950, true));
+    core.when(frame(3, 1, 2)); // boot 2: frame numbers start again
+    assert!(compared(
+        core.when(det(
+            4,
+            Source::Classifier,
+            5,
+            ThermalClass::Person,
+            950,
+            true
+        ))
+        .intents
+    )
     .is_empty());
 }
 
@@ -271,21 +247,18 @@ fn replay_rederives_recorded_comparisons_and_names_a_forged_one() {
         },
         None,
     ));
-    let f = factory;
-    let mut replay = Replay::new(&f, 1);
-    for e in &log {
-        replay.feed(e);
-    }
-    let r = replay.finish();
+    let r = replay(&factory, &log, 1, false);
     assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
     assert_eq!(r.matched.get(&Source::Classifier), Some(&1));
 
     if let Event::DetectionCompared(c) = &mut log[5].payload {
         c.host_present = true;
     }
-    let mut replay = Replay::new(&f, 1);
-    for e in &log {
-        replay.feed(e);
-    }
-    assert_eq!(replay.finish().mismatches.first().map(|m| m.seq), Some(6));
+    assert_eq!(
+        replay(&factory, &log, 1, false)
+            .mismatches
+            .first()
+            .map(|m| m.seq),
+        Some(6)
+    );
 }

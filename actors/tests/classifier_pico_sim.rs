@@ -6,34 +6,21 @@
 //! 0.60; the scene seed is the simulator's default (1).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use vigil_actors::classifier::spawn_thermal;
-use vigil_actors::journal::{Append, Committed, Flush, GroupCommit, Journal, Subscribe};
+use vigil_actors::journal::{Append, Flush};
 use vigil_actors::shell::Stop;
 use vigil_actors::station_clock::StationClock;
+use vigil_actors::testing::{collecting_journal, session_start, Collector};
 use vigil_config::Config;
-use vigil_events::kinds::{ConfigLoaded, SupervisorStarted};
-use vigil_events::{ClassPolicy, Envelope, Event, NewEvent, Source};
+use vigil_events::{Event, Source};
 use vigil_sim::model;
 use vigil_store::{Store, StoreOptions};
 
 const CONFIG: &str = "[pico]\nport = \"sim\"\nrefresh_hz = 16\n\n[classifier]\nthreshold = 0.60\nhysteresis_frames = 3\n";
-
-struct Collector(Arc<Mutex<Vec<Arc<Envelope>>>>);
-impl Actor for Collector {
-    type Context = Context<Self>;
-}
-impl Handler<Committed> for Collector {
-    type Result = ();
-    fn handle(&mut self, msg: Committed, _: &mut Self::Context) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(msg.0);
-        }
-    }
-}
 
 #[test]
 fn person_walk_is_detected_empty_room_is_not_and_agreement_is_recorded() {
@@ -42,40 +29,17 @@ fn person_walk_is_detected_empty_room_is_not_and_agreement_is_recorded() {
         Arc::new(Store::open(&tmp.path().join("data"), StoreOptions::default()).expect("store"));
     let cfg = Config::parse(CONFIG, "test.toml").expect("config");
     let model = model::handmade().expect("model");
-    let log: Arc<Mutex<Vec<Arc<Envelope>>>> = Arc::default();
+    let log = Collector::default();
     let seen = log.clone();
     System::new().block_on(async move {
-        let journal = Journal::new(store, ClassPolicy::default(), GroupCommit::default()).start();
-        journal.do_send(Subscribe {
-            kinds: None,
-            to: Collector(seen.clone()).start().recipient(),
-        });
+        let journal = collecting_journal(store, &seen);
         let clock = StationClock::Real;
         let stoppers = spawn_thermal(&cfg, &model, &journal, clock).expect("spawn");
-        journal.do_send(Append(vec![
-            NewEvent::new(
-                clock.now(),
-                Source::Ops,
-                SupervisorStarted {
-                    version: "t".into(),
-                    clock: "real".into(),
-                    pid: 1,
-                    host: "h".into(),
-                },
-            ),
-            NewEvent::new(
-                clock.now(),
-                Source::Ops,
-                ConfigLoaded {
-                    path: "test.toml".into(),
-                    hash: String::new(),
-                    text: CONFIG.into(),
-                },
-            ),
-        ]));
+        journal.do_send(Append(session_start(clock.now(), "real", CONFIG)));
         let t0 = Instant::now();
         loop {
             let compared = seen
+                .0
                 .lock()
                 .map(|v| {
                     v.iter()
@@ -100,7 +64,7 @@ fn person_walk_is_detected_empty_room_is_not_and_agreement_is_recorded() {
         let _ = journal.send(Flush).await;
     });
 
-    let log = log.lock().expect("log").clone();
+    let log = log.0.lock().expect("log").clone();
     let mut pico = BTreeMap::new();
     let mut host = BTreeMap::new();
     let mut compared = BTreeMap::new();

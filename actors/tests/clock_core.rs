@@ -3,85 +3,23 @@
 
 use vigil_actors::clock::ClockCore;
 use vigil_actors::replay::{Replay, ReplayCore};
-use vigil_actors::{split, Core};
-use vigil_events::kinds::{ConfigLoaded, SupervisorStarted, WindowOpened};
-use vigil_events::{Envelope, Event, NewEvent, Source, UtcMicros};
+use vigil_actors::testing::{config_loaded, env, started, t, TestFramework, BERLIN_DAY};
+use vigil_actors::Core;
+use vigil_events::kinds::WindowOpened;
+use vigil_events::{Envelope, Event, Source};
 
-const BERLIN_DAY: &str = r#"
-[schedule]
-timezone = "Europe/Berlin"
-[[schedule.window]]
-name = "day"
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "06:00"
-end = "18:30"
-"#;
-
-fn t(s: &str) -> UtcMicros {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .timestamp_micros()
-}
-
-fn env(seq: u64, ts: UtcMicros, source: Source, ev: impl Into<Event>) -> Envelope {
-    let ev = NewEvent::new(ts, source, ev);
-    let class = ev.kind().default_class();
-    Envelope::unchained(seq, class, ev)
-}
-
-fn started(seq: u64, ts: UtcMicros) -> Envelope {
-    env(
-        seq,
-        ts,
-        Source::Ops,
-        SupervisorStarted {
-            version: "test".into(),
-            clock: "sim".into(),
-            pid: 1,
-            host: "h".into(),
-        },
-    )
-}
-
-fn config(seq: u64, ts: UtcMicros, text: &str) -> Envelope {
-    env(
-        seq,
-        ts,
-        Source::Ops,
-        ConfigLoaded {
-            path: "test.toml".into(),
-            hash: String::new(),
-            text: text.into(),
-        },
-    )
-}
-
-/// Run the core until `until`, ticking at each deadline; collect (deadline, event).
-fn run_until(core: &mut ClockCore, until: UtcMicros) -> Vec<(UtcMicros, Event)> {
-    let mut out = Vec::new();
-    while let Some(d) = core.next_deadline() {
-        if d > until {
-            break;
-        }
-        for e in split(core.on_tick(d)).0 {
-            out.push((d, e));
-        }
-    }
-    out
-}
-
-fn given_started(at: UtcMicros, text: &str) -> ClockCore {
-    let mut core = ClockCore::new();
-    assert!(core.on_event(&started(1, at)).is_empty());
-    assert!(core.on_event(&config(2, at, text)).is_empty());
-    assert_eq!(core.config_error, None);
-    core
+fn given_started(at: i64, text: &str) -> TestFramework<ClockCore> {
+    let mut test = TestFramework::with(ClockCore::new());
+    test.when(started(1, at)).then_nothing();
+    test.when(config_loaded(2, at, text)).then_nothing();
+    assert_eq!(test.core().config_error, None);
+    test
 }
 
 #[test]
 fn opens_and_closes_berlin_day_window_at_resolved_instants() {
-    let mut core = given_started(t("2026-06-01T03:00:00Z"), BERLIN_DAY);
-    let seen = run_until(&mut core, t("2026-06-02T03:00:00Z"));
+    let mut test = given_started(t("2026-06-01T03:00:00Z"), BERLIN_DAY);
+    let seen = test.events_until(t("2026-06-02T03:00:00Z"));
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0].0, t("2026-06-01T04:00:00Z"));
     match &seen[0].1 {
@@ -100,9 +38,9 @@ fn opens_and_closes_berlin_day_window_at_resolved_instants() {
 #[test]
 fn start_inside_a_window_opens_it_at_once() {
     let at = t("2026-06-01T10:00:00Z");
-    let mut core = given_started(at, BERLIN_DAY);
-    assert_eq!(core.next_deadline(), Some(at));
-    let seen = run_until(&mut core, at);
+    let mut test = given_started(at, BERLIN_DAY);
+    assert_eq!(test.core().next_deadline(), Some(at));
+    let seen = test.events_until(at);
     assert_eq!(seen.len(), 1);
     match &seen[0].1 {
         Event::WindowOpened(w) => assert_eq!(w.start_us, t("2026-06-01T04:00:00Z")),
@@ -113,8 +51,8 @@ fn start_inside_a_window_opens_it_at_once() {
 #[test]
 fn dst_spring_forward_keeps_window_edges_in_local_time() {
     // Europe/Berlin springs forward on 2026-03-29 at 02:00 local.
-    let mut core = given_started(t("2026-03-28T00:00:00Z"), BERLIN_DAY);
-    let seen = run_until(&mut core, t("2026-03-30T00:00:00Z"));
+    let mut test = given_started(t("2026-03-28T00:00:00Z"), BERLIN_DAY);
+    let seen = test.events_until(t("2026-03-30T00:00:00Z"));
     let opens: Vec<i64> = seen
         .iter()
         .filter_map(|(_, e)| match e {
@@ -140,7 +78,11 @@ fn no_schedule_no_deadline() {
 fn bad_config_in_the_log_is_reported_not_panicked() {
     let mut core = ClockCore::new();
     core.on_event(&started(1, 0));
-    core.on_event(&config(2, 0, "[schedule]\ntimezone = \"Mars/Olympus\"\n"));
+    core.on_event(&config_loaded(
+        2,
+        0,
+        "[schedule]\ntimezone = \"Mars/Olympus\"\n",
+    ));
     assert!(core.config_error.is_some());
     assert_eq!(core.next_deadline(), None);
 }
@@ -152,13 +94,11 @@ fn factory() -> Vec<Box<dyn ReplayCore>> {
 /// The live order of a short session: start, config, then the decisions at their deadlines.
 fn recorded_session() -> Vec<Envelope> {
     let start = t("2026-06-01T03:00:00Z");
-    let mut core = given_started(start, BERLIN_DAY);
-    let mut log = vec![started(1, start), config(2, start, BERLIN_DAY)];
-    for (d, e) in run_until(&mut core, t("2026-06-01T20:00:00Z")) {
-        let seq = log.len() as u64 + 1;
-        log.push(env(seq, d + 1_000, Source::Clock, e));
+    let mut test = given_started(start, BERLIN_DAY);
+    for (d, e) in test.events_until(t("2026-06-01T20:00:00Z")) {
+        test.record(d + 1_000, vec![e]);
     }
-    log
+    test.log().to_vec()
 }
 
 #[test]

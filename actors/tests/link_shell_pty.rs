@@ -6,27 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use vigil_actors::journal::{Committed, Flush, GroupCommit, Journal, Subscribe};
+use vigil_actors::journal::{Flush, GroupCommit, Journal, Subscribe};
 use vigil_actors::link::{LinkCore, LinkPort, LinkSpec, LinkTiming, SerialPath};
 use vigil_actors::shell::Stop;
 use vigil_actors::station_clock::StationClock;
+use vigil_actors::testing::Collector;
 use vigil_events::{ClassPolicy, Envelope, Event, EventKind, Source};
 use vigil_sim::{model, PicoSim, PicoSimConfig, PtyPair, WallClock};
 use vigil_store::{Store, StoreOptions};
 use vigil_wire::{BoardRole, Message, PicoConfig};
-
-struct Collector(Arc<Mutex<Vec<Arc<Envelope>>>>);
-impl Actor for Collector {
-    type Context = Context<Self>;
-}
-impl Handler<Committed> for Collector {
-    type Result = ();
-    fn handle(&mut self, msg: Committed, _: &mut Self::Context) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(msg.0);
-        }
-    }
-}
 
 type Log = Arc<Mutex<Vec<Arc<Envelope>>>>;
 

@@ -2,28 +2,25 @@
 //! arrive (link up, windows closing, board power) or time passes, then these decisions and
 //! commands.
 
+use vigil_actors::configured::Configured;
 use vigil_actors::power::{
     configured_power, digest_of, power_replay_cores, window_list, PowerCommand, PowerCore,
     MERGE_GAP_US, NOTICE_REASON, SHUTDOWN_REASON,
 };
-use vigil_actors::replay::Replay;
+use vigil_actors::testing::{
+    config_loaded as loaded, env, replay as replay_log, started, t, TestFramework,
+};
 use vigil_actors::{split, Core, Intent};
 use vigil_config::Config;
 use vigil_events::kinds::{
-    ConfigChanged, ConfigLoaded, LinkDown, LinkUp, PowerSwitched, ShutdownRequested,
-    SupervisorStarted, SupervisorStopped, WindowClosed, WindowsPushed,
+    ConfigChanged, LinkDown, LinkUp, PowerSwitched, ShutdownRequested, SupervisorStopped,
+    WindowClosed, WindowsPushed,
 };
 use vigil_events::{BoardOrigin, Envelope, Event, NewEvent, Source, UtcMicros};
 
-const CONFIG: &str = r#"
-[schedule]
-timezone = "Europe/Berlin"
-[[schedule.window]]
-name = "day"
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "06:00"
-end = "18:30"
-[[schedule.window]]
+const CONFIG: &str = concat!(
+    vigil_actors::berlin_daily!("day" "06:00" "18:30"),
+    r#"[[schedule.window]]
 name = "late"
 days = ["mon"]
 start = "18:35"
@@ -31,49 +28,11 @@ end = "19:00"
 [power]
 hard_deadline = "3m"
 push_days = 2
-"#;
+"#
+);
 
 const H: i64 = 3_600_000_000;
 const DAY: i64 = 24 * H;
-
-fn t(s: &str) -> UtcMicros {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .timestamp_micros()
-}
-
-fn env(seq: u64, ts: UtcMicros, source: Source, ev: impl Into<Event>) -> Envelope {
-    let ev = NewEvent::new(ts, source, ev);
-    let class = ev.kind().default_class();
-    Envelope::unchained(seq, class, ev)
-}
-
-fn started(seq: u64, ts: UtcMicros) -> Envelope {
-    env(
-        seq,
-        ts,
-        Source::Ops,
-        SupervisorStarted {
-            version: "test".into(),
-            clock: "sim".into(),
-            pid: 1,
-            host: "h".into(),
-        },
-    )
-}
-
-fn loaded(seq: u64, ts: UtcMicros, text: &str) -> Envelope {
-    env(
-        seq,
-        ts,
-        Source::Ops,
-        ConfigLoaded {
-            path: "test.toml".into(),
-            hash: String::new(),
-            text: text.into(),
-        },
-    )
-}
 
 fn link_up(seq: u64, ts: UtcMicros, source: Source) -> Envelope {
     env(
@@ -125,14 +84,14 @@ fn monday_early() -> UtcMicros {
     t("2026-06-01T03:00:00Z")
 }
 
-fn given_started(at: UtcMicros) -> vigil_actors::configured::Configured<PowerCore> {
-    let mut core = configured_power();
-    assert!(core.on_event(&started(1, at)).is_empty());
-    let intents = core.on_event(&loaded(2, at, CONFIG));
-    assert_eq!(core.config_error, None);
+fn given_started(at: UtcMicros) -> TestFramework<Configured<PowerCore>> {
+    let mut test = TestFramework::with(configured_power());
+    test.when(started(1, at)).then_nothing();
+    let intents = test.when(loaded(2, at, CONFIG)).intents;
+    assert_eq!(test.core().config_error, None);
     let cmds = commands(intents);
     assert_eq!(cmds.first(), Some(&PowerCommand::Connect), "{cmds:?}");
-    core
+    test
 }
 
 #[test]
@@ -166,12 +125,13 @@ fn at_start_the_core_connects_and_pushes_the_next_days_in_utc() {
 #[test]
 fn every_link_up_of_the_esp32_link_pushes_again_but_not_the_picos() {
     let at = monday_early();
-    let mut core = given_started(at);
-    let intents = core.on_event(&link_up(3, at + 1_000_000, Source::Power));
+    let mut test = given_started(at);
+    let intents = test.when(link_up(3, at + 1_000_000, Source::Power)).intents;
     assert_eq!(pushed(&intents).len(), 1);
     assert_eq!(commands(intents)[0], PowerCommand::LinkUp);
-    assert!(core
-        .on_event(&link_up(4, at + 2_000_000, Source::Classifier))
+    assert!(test
+        .when(link_up(4, at + 2_000_000, Source::Classifier))
+        .intents
         .is_empty());
     let down = env(
         5,
@@ -183,26 +143,29 @@ fn every_link_up_of_the_esp32_link_pushes_again_but_not_the_picos() {
             retry_in_ms: 100,
         },
     );
-    assert_eq!(commands(core.on_event(&down)), vec![PowerCommand::LinkDown]);
+    assert_eq!(
+        commands(test.when(down).intents),
+        vec![PowerCommand::LinkDown]
+    );
 }
 
 #[test]
 fn the_horizon_moves_once_a_day() {
     let at = monday_early();
-    let mut core = given_started(at);
-    assert_eq!(core.next_deadline(), Some(at + DAY));
-    assert!(core.on_tick(at + DAY - 1).is_empty());
-    let intents = core.on_tick(at + DAY);
+    let mut test = given_started(at);
+    assert_eq!(test.core().next_deadline(), Some(at + DAY));
+    assert!(test.when_tick(at + DAY - 1).intents.is_empty());
+    let intents = test.when_tick(at + DAY).intents;
     let p = pushed(&intents);
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].first_start_us, t("2026-06-02T04:00:00Z"));
-    assert_eq!(core.next_deadline(), Some(at + 2 * DAY));
+    assert_eq!(test.core().next_deadline(), Some(at + 2 * DAY));
 }
 
 #[test]
 fn a_config_change_rebuilds_and_pushes_the_new_list() {
     let at = monday_early();
-    let mut core = given_started(at);
+    let mut test = given_started(at);
     let text = CONFIG.replace("end = \"18:30\"", "end = \"17:00\"");
     let changed = env(
         3,
@@ -215,7 +178,7 @@ fn a_config_change_rebuilds_and_pushes_the_new_list() {
             text,
         },
     );
-    let intents = core.on_event(&changed);
+    let intents = test.when(changed).intents;
     let p = pushed(&intents);
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].first_start_us, t("2026-06-01T04:00:00Z"));
@@ -226,10 +189,10 @@ fn a_config_change_rebuilds_and_pushes_the_new_list() {
 #[test]
 fn the_last_window_closing_requests_the_shutdown_with_the_hard_deadline() {
     let at = monday_early();
-    let mut core = given_started(at);
+    let mut test = given_started(at);
     // Tuesday: only "day"; it closes at 16:30Z and nothing follows within the merge gap.
     let (s, e) = (t("2026-06-02T04:00:00Z"), t("2026-06-02T16:30:00Z"));
-    let intents = core.on_event(&closed(3, e + 5, "day", s, e));
+    let intents = test.when(closed(3, e + 5, "day", s, e)).intents;
     let (events, cmds) = split(intents);
     assert_eq!(
         events,
@@ -245,21 +208,21 @@ fn the_last_window_closing_requests_the_shutdown_with_the_hard_deadline() {
 #[test]
 fn no_shutdown_while_another_window_is_open_or_starts_within_the_merge_gap() {
     let at = monday_early();
-    let mut core = given_started(at);
+    let mut test = given_started(at);
     // Monday: "late" starts 5 minutes after "day" ends: the board keeps the power on.
     let (s, e) = (t("2026-06-01T04:00:00Z"), t("2026-06-01T16:30:00Z"));
     assert!(t("2026-06-01T16:35:00Z") - e < MERGE_GAP_US);
-    assert!(core.on_event(&closed(3, e, "day", s, e)).is_empty());
+    assert!(test.when(closed(3, e, "day", s, e)).intents.is_empty());
     // "late" ends at 17:00Z: now the Pi shuts down.
     let (s2, e2) = (t("2026-06-01T16:35:00Z"), t("2026-06-01T17:00:00Z"));
-    let (events, _) = split(core.on_event(&closed(4, e2, "late", s2, e2)));
+    let (events, _) = split(test.when(closed(4, e2, "late", s2, e2)).intents);
     assert_eq!(events.len(), 1);
 }
 
 #[test]
 fn board_power_reports_reach_the_performer_only_from_the_esp32() {
     let at = monday_early();
-    let mut core = given_started(at);
+    let mut test = given_started(at);
     let sw = |source| {
         let ev = NewEvent::new(
             at + H,
@@ -278,10 +241,10 @@ fn board_power_reports_reach_the_performer_only_from_the_esp32() {
         Envelope::unchained(3, ev.kind().default_class(), ev)
     };
     assert_eq!(
-        commands(core.on_event(&sw(Source::Esp32))),
+        commands(test.when(sw(Source::Esp32)).intents),
         vec![PowerCommand::BoardPower { on: false }]
     );
-    assert!(core.on_event(&sw(Source::Ops)).is_empty());
+    assert!(test.when(sw(Source::Ops)).intents.is_empty());
 }
 
 #[test]
@@ -307,28 +270,28 @@ fn a_shutdown_the_performer_observed_is_not_a_decision() {
         },
     );
     let built = given_started(monday_early());
-    assert!(Core::is_decision(&built, &decided));
-    assert!(!Core::is_decision(&built, &observed));
+    assert!(Core::is_decision(built.core(), &decided));
+    assert!(!Core::is_decision(built.core(), &observed));
 }
 
 #[test]
 fn replay_re_derives_the_recorded_decisions_and_names_a_forged_one() {
     let at = monday_early();
     let (s, e) = (t("2026-06-02T04:00:00Z"), t("2026-06-02T16:30:00Z"));
-    let mut core = given_started(at);
+    let mut test = given_started(at);
     let mut log: Vec<Envelope> = vec![started(1, at), loaded(2, at, CONFIG)];
     // What a live run records: the start push, a link up and its push, a daily push, the
     // shutdown.
     record(&mut log, split(configured_power_after_start(at)).0, at);
     let up = link_up(next(&log), at + 1_000_000, Source::Power);
     log.push(up.clone());
-    record(&mut log, split(core.on_event(&up)).0, at + 1_000_000);
-    let due = core.next_deadline().expect("a daily push is due");
+    record(&mut log, split(test.when(up).intents).0, at + 1_000_000);
+    let due = test.core().next_deadline().expect("a daily push is due");
     assert_eq!(due, at + 1_000_000 + DAY, "a day after the last push");
-    record(&mut log, split(core.on_tick(due)).0, due);
+    record(&mut log, split(test.when_tick(due).intents).0, due);
     let c = closed(next(&log), e, "day", s, e);
     log.push(c.clone());
-    record(&mut log, split(core.on_event(&c)).0, e);
+    record(&mut log, split(test.when(c).intents).0, e);
     log.push(env(
         next(&log),
         e + H,
@@ -380,10 +343,5 @@ fn configured_power_after_start(at: UtcMicros) -> Vec<Intent<PowerCommand>> {
 }
 
 fn replay(log: &[Envelope]) -> vigil_actors::replay::ReplayReport {
-    let factory = power_replay_cores;
-    let mut r = Replay::new(&factory, 0);
-    for e in log {
-        r.feed(e);
-    }
-    r.finish()
+    replay_log(&power_replay_cores, log, 0, false)
 }

@@ -25,7 +25,7 @@
 //! Default: 40 simulated days, a few seconds. `VIGIL_FAULT_YEARS=10` runs ten years;
 //! `VIGIL_FAULT_SEED=n` picks another seed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use vigil_actors::clock::{ClockCommand, ClockCore};
 use vigil_actors::configured::Configured;
@@ -35,19 +35,17 @@ use vigil_actors::power::{
 };
 use vigil_actors::{Core, Intent};
 use vigil_config::Config;
-use vigil_esp32_power::ring::EventId;
-use vigil_esp32_power::sntp::{NtpTimestamp, PACKET_LEN};
-use vigil_esp32_power::store::MemStorage;
-use vigil_esp32_power::{Config as BoardConfig, Controller, Input, Output, Phase};
+use vigil_esp32_power::{Config as BoardConfig, Input, Output};
 use vigil_events::kinds::{ConfigLoaded, SupervisorStarted};
 use vigil_events::{BoardOrigin, Envelope, NewEvent, Source};
-use vigil_wire::{encode_frame_to_vec, BoardRole, Decoded, FrameDecoder, Message};
+use vigil_simworld::time::{utc, DAY, S, T2026 as T0};
+use vigil_simworld::{
+    next_of, Board, Mains, NoisyLine, PiPower as PiState, Rng, Rtt, Schedule, Simulation,
+    SntpServer, WindowCheck, WindowWatch,
+};
+use vigil_wire::{encode_frame_to_vec, BoardRole, Message};
 
-const S: u64 = 1_000_000;
-const DAY: u64 = 86_400 * S;
 const HB: u64 = 5 * S;
-/// 2026-01-01T00:00:00Z.
-const T0: i64 = 1_767_225_600_000_000;
 
 const CONFIG: &str = r#"
 [schedule]
@@ -75,32 +73,6 @@ halt_grace = "15s"
 hard_deadline = "5m"
 "#;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-    fn exp(&mut self, mean: u64) -> u64 {
-        let u = ((self.next() >> 11) as f64 + 1.0) / ((1u64 << 53) as f64 + 1.0);
-        (-(u.ln()) * mean as f64) as u64
-    }
-}
-
-fn utc(t: u64) -> i64 {
-    T0 + t as i64
-}
-
 /// One supervisor session on the Pi.
 struct Session {
     link: LinkCore,
@@ -109,18 +81,7 @@ struct Session {
     clock: ClockCore,
 }
 
-#[derive(PartialEq, Clone, Copy, Debug)]
-enum PiState {
-    Off,
-    Booting { ready_at: u64 },
-    Running,
-    Hung,
-    ShuttingDown { halted_at: u64 },
-    Halted,
-}
-
 struct Faults {
-    mains: u64,
     board_reboot: u64,
     pi_reboot: u64,
     pi_clock: u64,
@@ -148,20 +109,14 @@ struct Stats {
 
 struct Sim {
     rng: Rng,
-    board_cfg: BoardConfig,
     t: u64,
-    periods: Vec<(u64, u64)>,
-    board: Option<Controller<MemStorage>>,
-    store: Option<MemStorage>,
-    board_boot_t: u64,
-    board_decoder: FrameDecoder,
-    synced_t: Option<u64>,
+    periods: Schedule,
+    board: Board,
     relay: bool,
-    mains: bool,
-    mains_back: u64,
-    cable_back: u64,
+    mains: Mains,
+    sntp: SntpServer,
+    line: NoisyLine,
     override_until: u64,
-    noise: f64,
     pi: PiState,
     session: Option<Session>,
     pi_offset: i64,
@@ -175,24 +130,9 @@ struct Sim {
     log: Vec<NewEvent>,
     keys: BTreeSet<(u32, u32, u32)>,
     pending: Vec<NewEvent>,
-    first_notice: Option<u64>,
-    generated: BTreeMap<EventId, ()>,
-    last_ring: BTreeSet<EventId>,
-    vanished: BTreeSet<EventId>,
-    checked: BTreeSet<(usize, u64)>,
+    windows: WindowWatch,
     faults: Faults,
     stats: Stats,
-}
-
-fn sntp_reply(req: &[u8; PACKET_LEN], server_utc: i64) -> [u8; PACKET_LEN] {
-    let ts = NtpTimestamp::from_utc_us(server_utc).0.to_be_bytes();
-    let mut p = [0u8; PACKET_LEN];
-    p[0] = (4 << 3) | 4;
-    p[1] = 2;
-    p[24..32].copy_from_slice(&req[40..48]);
-    p[32..40].copy_from_slice(&ts);
-    p[40..48].copy_from_slice(&ts);
-    p
 }
 
 impl Sim {
@@ -212,8 +152,8 @@ impl Sim {
             })
             .collect();
         let mut rng = Rng(seed);
+        let mains = Mains::new(&mut rng, 20 * DAY);
         let faults = Faults {
-            mains: rng.exp(20 * DAY),
             board_reboot: rng.exp(9 * DAY),
             pi_reboot: rng.exp(4 * DAY),
             pi_clock: rng.exp(6 * DAY),
@@ -221,24 +161,18 @@ impl Sim {
         };
         let mut sim = Sim {
             rng,
-            board_cfg: BoardConfig {
+            t: 0,
+            periods: Schedule(periods),
+            board: Board::new(BoardConfig {
                 device: 0xE5_0042,
                 ..BoardConfig::default()
-            },
-            t: 0,
-            periods,
-            board: None,
-            store: Some(MemStorage::new()),
-            board_boot_t: 0,
-            board_decoder: FrameDecoder::new(),
-            synced_t: None,
+            }),
             relay: false,
-            mains: true,
-            mains_back: 0,
-            cable_back: 0,
+            mains,
+            sntp: SntpServer::new(Rtt::Fixed(20_000)),
+            line: NoisyLine::new(1e-3),
             // Installation: the technician holds the override for half an hour.
             override_until: 30 * 60 * S,
-            noise: 1e-3,
             pi: PiState::Off,
             session: None,
             pi_offset: 0,
@@ -251,11 +185,7 @@ impl Sim {
             log: Vec::new(),
             keys: BTreeSet::new(),
             pending: Vec::new(),
-            first_notice: None,
-            generated: BTreeMap::new(),
-            last_ring: BTreeSet::new(),
-            vanished: BTreeSet::new(),
-            checked: BTreeSet::new(),
+            windows: WindowWatch::default(),
             faults,
             stats: Stats::default(),
         };
@@ -304,33 +234,16 @@ impl Sim {
     // ---- the board ----------------------------------------------------------------------
 
     fn boot_board(&mut self) {
-        let store = self.store.take().expect("storage kept while down");
-        self.board_boot_t = self.t;
-        self.board_decoder = FrameDecoder::new();
-        self.synced_t = None;
-        self.first_notice = None;
-        let mut outs = Vec::new();
-        let c = Controller::boot(self.board_cfg, store, 0, &mut |o| outs.push(o));
-        self.board = Some(c);
+        let outs = self.board.boot(self.t, 0);
         self.board_outputs(outs);
     }
 
-    fn kill_board(&mut self) {
-        if let Some(c) = self.board.take() {
-            self.store = Some(c.into_storage());
-        }
-    }
-
     fn mono(&self) -> u64 {
-        self.t - self.board_boot_t
+        self.board.mono(self.t)
     }
 
     fn board_input(&mut self, input: Input<'_>) {
-        let now = self.mono();
-        let mut outs = Vec::new();
-        if let Some(c) = self.board.as_mut() {
-            c.handle(now, input, &mut |o| outs.push(o));
-        }
+        let outs = self.board.handle(self.mono(), input);
         self.board_outputs(outs);
     }
 
@@ -340,60 +253,25 @@ impl Sim {
             match o {
                 Output::Relay(on) => self.set_relay(on),
                 Output::Sntp(req) => {
-                    if self.rng.chance(0.05) {
+                    let Some((reply, rtt)) = self.sntp.answer(&mut self.rng, self.t, &req) else {
                         continue;
-                    }
-                    let mut server = utc(self.t) + 10_000;
-                    if self.rng.chance(0.005) {
-                        self.stats.sntp_jumps += 1;
-                        let off = self.rng.range(60, 86_400) as i64 * 1_000_000;
-                        server += if self.rng.chance(0.5) { off } else { -off };
-                    }
-                    let reply = sntp_reply(&req, server);
-                    let now = self.mono() + 20_000;
-                    let mut more = Vec::new();
-                    if let Some(c) = self.board.as_mut() {
-                        c.handle(now, Input::Sntp(&reply), &mut |o| more.push(o));
-                    }
+                    };
+                    let more = self.board.handle(self.mono() + rtt, Input::Sntp(&reply));
                     self.board_outputs(more);
                 }
                 Output::Send(p) => {
-                    if matches!(p.message, Message::HaltNotice(_)) && self.first_notice.is_none() {
-                        self.first_notice = Some(self.t);
+                    if matches!(p.message, Message::HaltNotice(_)) && self.board.notice_sent(self.t)
+                    {
                         self.stats.handshakes += 1;
                     }
                     let Ok(bytes) = encode_frame_to_vec(&p) else {
                         continue;
                     };
-                    let bytes = self.garble(&bytes);
+                    let bytes = self.line.carry(&mut self.rng, self.t, &bytes);
                     self.pi_receive(&bytes);
                 }
             }
         }
-    }
-
-    fn garble(&mut self, bytes: &[u8]) -> Vec<u8> {
-        if self.t < self.cable_back {
-            return Vec::new();
-        }
-        let mut out = Vec::with_capacity(bytes.len() + 2);
-        for &b in bytes {
-            if self.rng.chance(self.noise) {
-                self.stats.garbled += 1;
-                continue;
-            }
-            if self.rng.chance(self.noise) {
-                self.stats.garbled += 1;
-                out.push(b ^ (1 << (self.rng.next() % 8)));
-            } else {
-                out.push(b);
-            }
-            if self.rng.chance(self.noise) {
-                self.stats.garbled += 1;
-                out.push(self.rng.next() as u8);
-            }
-        }
-        out
     }
 
     fn set_relay(&mut self, on: bool) {
@@ -407,59 +285,16 @@ impl Sim {
         self.update_pi_power();
     }
 
-    fn run_board(&mut self) {
-        let bytes = std::mem::take(&mut self.to_board);
-        if self.board.is_none() {
-            return;
-        }
-        let bytes = self.garble(&bytes);
-        let mut got = Vec::new();
-        self.board_decoder.feed_all(&bytes, |d| got.push(d));
-        for d in got {
-            match d {
-                Decoded::Packet(p) => self.board_input(Input::Packet(p)),
-                Decoded::Rejected(_) => self.board_input(Input::Rejected),
-            }
-        }
-        self.board_input(Input::Override(self.t < self.override_until));
-        self.board_input(Input::Tick);
-        let now = self.mono();
-        if let Some(c) = self.board.as_ref() {
-            let st = c.status(now);
-            if self.synced_t.is_none() && st.utc_us.is_some() {
-                self.synced_t = Some(self.t);
-            }
-            if matches!(st.phase, Phase::On | Phase::Off | Phase::Cycling) {
-                self.first_notice = None;
-            }
-        }
-        self.track_events();
-    }
-
     fn track_events(&mut self) {
-        let Some(c) = self.board.as_ref() else {
-            return;
-        };
-        let ids: BTreeSet<EventId> = c.events().map(|e| e.id).collect();
-        if ids == self.last_ring {
-            return;
-        }
-        for id in &ids {
-            self.generated.entry(*id).or_insert(());
-        }
-        let device = self.board_cfg.device;
-        for id in self.last_ring.difference(&ids) {
-            if !self.keys.contains(&(device, id.boot, id.seq)) {
-                self.vanished.insert(*id);
-            }
-        }
-        self.last_ring = ids;
+        let (device, keys) = (self.board.cfg.device, &self.keys);
+        self.board
+            .track(|boot, seq| keys.contains(&(device, boot, seq)));
     }
 
     // ---- the Pi -------------------------------------------------------------------------
 
     fn update_pi_power(&mut self) {
-        let powered = self.mains && self.relay;
+        let powered = self.mains.on && self.relay;
         match (powered, self.pi) {
             (false, PiState::Off) | (true, PiState::Booting { .. }) => {}
             (false, _) => self.pi_dies(),
@@ -654,23 +489,184 @@ impl Sim {
         let Some(s) = self.session.as_mut() else {
             return;
         };
-        let before = s
-            .link
-            .counters()
-            .rejects
-            .get("duplicate")
-            .copied()
-            .unwrap_or(0);
+        let duplicates = |link: &LinkCore| {
+            link.counters()
+                .rejects
+                .get("duplicate")
+                .copied()
+                .unwrap_or(0)
+        };
+        let before = duplicates(&s.link);
         let acts = s.link.on_bytes(bytes, now);
-        let after = s
-            .link
-            .counters()
-            .rejects
-            .get("duplicate")
-            .copied()
-            .unwrap_or(0);
+        let after = duplicates(&s.link);
         self.stats.duplicates_dropped += after - before;
         self.link_actions(acts);
+    }
+
+    // ---- properties ---------------------------------------------------------------------
+
+    fn heartbeats_reach_board(&self) -> bool {
+        self.pi == PiState::Running
+            && !self.confirmed
+            && self.last_hb.is_some_and(|h| self.t <= h + 2 * HB)
+            && self.t >= self.line.cut_until + 2 * HB
+    }
+
+    fn check_cut(&mut self) {
+        let deadline_passed = self.board.deadline_passed(self.t);
+        assert!(
+            !self.heartbeats_reach_board() || deadline_passed,
+            "property 1: power cut at t={} s while the Pi heartbeats unconfirmed (last at {:?} s, \
+             notice at {:?} s, pi clock {:+} µs)",
+            self.t / S,
+            self.last_hb.map(|h| h / S),
+            self.board.first_notice.map(|n| n / S),
+            self.pi_offset
+        );
+        if let PiState::ShuttingDown { halted_at } = self.pi {
+            assert!(
+                deadline_passed,
+                "property 1: power cut at t={} s while the Pi is still halting (done at {} s)",
+                self.t / S,
+                halted_at / S
+            );
+        }
+        if self.confirmed {
+            self.stats.graceful_cuts += 1;
+        }
+    }
+
+    // ---- faults and the loop ------------------------------------------------------------
+
+    /// After the faults: mains on, cable in, no noise, a maintenance visit holding the
+    /// override long enough for the Pi to deliver everything the board holds.
+    fn drain(&mut self) {
+        self.faults = Faults {
+            board_reboot: u64::MAX,
+            pi_reboot: u64::MAX,
+            pi_clock: u64::MAX,
+            cable: u64::MAX,
+        };
+        self.mains.next_loss = u64::MAX;
+        self.line.noise = 0.0;
+        self.line.cut_until = 0;
+        self.hang_at = None;
+        if !self.mains.on {
+            self.mains.on = true;
+            self.boot_board();
+        }
+        if !self.board.is_up() {
+            self.boot_board();
+        }
+        if !matches!(self.pi, PiState::Running | PiState::Booting { .. }) {
+            self.pi_dies();
+        }
+        self.update_pi_power();
+        self.override_until = u64::MAX;
+        self.settle(30 * 60 * S);
+        let c = self.commit();
+        self.deliver(c);
+        // what the world's parts counted
+        self.stats.mains_losses = self.mains.losses;
+        self.stats.sntp_jumps = self.sntp.jumps;
+        self.stats.garbled = self.line.garbled;
+    }
+
+    fn verify(&self) {
+        let c = self.board.controller().expect("board up after the drain");
+        let st = c.status(self.mono());
+        assert_eq!(
+            st.events_dropped, 0,
+            "the ring overflowed; this test keeps cable cuts short enough that it should not"
+        );
+        assert_eq!(
+            c.events().count(),
+            0,
+            "property 3: still undelivered after the drain: {:?}",
+            c.events().collect::<Vec<_>>()
+        );
+        let device = self.board.cfg.device;
+        let ring = &self.board.ring;
+        for id in ring.generated.keys() {
+            assert!(
+                self.keys.contains(&(device, id.boot, id.seq)),
+                "property 3: board event {id:?} never reached the log (vanished unlogged: {})",
+                ring.vanished.contains(id)
+            );
+        }
+        assert_eq!(self.keys.len(), ring.generated.len());
+    }
+}
+
+impl Simulation for Sim {
+    fn time(&mut self) -> &mut u64 {
+        &mut self.t
+    }
+
+    fn step_len(&self) -> u64 {
+        let busy = self.relay || self.pi != PiState::Off || !self.board.is_idle(self.t);
+        let f = &self.faults;
+        let next_fault = next_of(&[
+            self.mains.next_loss,
+            f.board_reboot,
+            f.pi_reboot,
+            f.pi_clock,
+            f.cable,
+        ]);
+        self.periods.step_len(self.t, busy, next_fault)
+    }
+
+    fn faults(&mut self) {
+        let t = self.t;
+        if self.mains.fails(&mut self.rng, t) {
+            self.board.kill();
+            self.update_pi_power();
+        }
+        if self.mains.returns(t) {
+            self.boot_board();
+            self.update_pi_power();
+        }
+        if t >= self.faults.board_reboot {
+            self.faults.board_reboot = t + self.rng.exp(9 * DAY);
+            if self.board.is_up() {
+                self.stats.board_reboots += 1;
+                self.board.kill();
+                self.boot_board();
+            }
+        }
+        if t >= self.faults.pi_reboot {
+            self.faults.pi_reboot = t + self.rng.exp(4 * DAY);
+            if matches!(self.pi, PiState::Running | PiState::Hung) {
+                self.pi_dies();
+                if self.rng.chance(0.5) {
+                    // The supervisor restarts in two seconds (faster than the board's link
+                    // timeout: the board says no hello on its own).
+                    self.stats.fast_restarts += 1;
+                    self.pi = PiState::Booting {
+                        ready_at: t + 2 * S,
+                    };
+                } else {
+                    self.pi = PiState::Booting {
+                        ready_at: t + self.rng.range(20, 90) * S,
+                    };
+                }
+                self.hang_at = None;
+            }
+        }
+        if t >= self.faults.pi_clock {
+            self.faults.pi_clock = t + self.rng.exp(6 * DAY);
+            self.stats.clock_jumps += 1;
+            self.pi_offset = if self.pi_offset != 0 && self.rng.chance(0.5) {
+                0
+            } else {
+                (self.rng.range(0, 180) as i64 - 90) * 1_000_000
+            };
+        }
+        if t >= self.faults.cable {
+            self.stats.cable_cuts += 1;
+            self.line.cut_until = t + self.rng.range(60, DAY / S) * S;
+            self.faults.cable = self.line.cut_until + self.rng.exp(15 * DAY);
+        }
     }
 
     fn run_pi(&mut self) {
@@ -715,80 +711,38 @@ impl Sim {
         }
     }
 
-    // ---- properties ---------------------------------------------------------------------
-
-    fn heartbeats_reach_board(&self) -> bool {
-        self.pi == PiState::Running
-            && !self.confirmed
-            && self.last_hb.is_some_and(|h| self.t <= h + 2 * HB)
-            && self.t >= self.cable_back + 2 * HB
-    }
-
-    fn check_cut(&mut self) {
-        let deadline_passed = self
-            .first_notice
-            .is_some_and(|n| self.t + 2 * S >= n + self.board_cfg.hard_deadline_us);
-        assert!(
-            !self.heartbeats_reach_board() || deadline_passed,
-            "property 1: power cut at t={} s while the Pi heartbeats unconfirmed (last at {:?} s, \
-             notice at {:?} s, pi clock {:+} µs)",
-            self.t / S,
-            self.last_hb.map(|h| h / S),
-            self.first_notice.map(|n| n / S),
-            self.pi_offset
-        );
-        if let PiState::ShuttingDown { halted_at } = self.pi {
-            assert!(
-                deadline_passed,
-                "property 1: power cut at t={} s while the Pi is still halting (done at {} s)",
-                self.t / S,
-                halted_at / S
-            );
+    fn run_board(&mut self) {
+        let bytes = std::mem::take(&mut self.to_board);
+        if !self.board.is_up() {
+            return;
         }
-        if self.confirmed {
-            self.stats.graceful_cuts += 1;
+        let bytes = self.line.carry(&mut self.rng, self.t, &bytes);
+        for input in self.board.receive(&bytes) {
+            self.board_input(input);
         }
+        self.board_input(Input::Override(self.t < self.override_until));
+        self.board_input(Input::Tick);
+        self.board.after_step(self.t);
+        self.track_events();
     }
 
     fn check_window_start(&mut self) {
-        let Some(c) = self.board.as_ref() else {
+        let check = self
+            .windows
+            .check(&self.board, &self.periods, self.t, self.mains.on, HB, 0);
+        let WindowCheck::Checked {
+            index: i,
+            start,
+            end,
+            synced_t,
+            status: st,
+        } = check
+        else {
             return;
         };
-        let (Some(synced_t), true) = (self.synced_t, self.mains) else {
-            return;
-        };
-        let i = self.periods.partition_point(|&(_, e)| e <= self.t);
-        let Some(&(start, end)) = self.periods.get(i) else {
-            return;
-        };
-        if start > self.t {
-            return;
-        }
-        let from = start.max(synced_t).max(self.board_boot_t);
-        let now = self.mono();
-        let late = c
-            .status(now)
-            .utc_us
-            .map_or(0, |u| (utc(self.t) - u).max(0) as u64);
-        let check_at = from + HB + late;
-        if self.t < check_at || self.t >= end || !self.checked.insert((i, from)) {
-            return;
-        }
-        let covered = c
-            .schedule()
-            .span_at(
-                utc(start),
-                self.board_cfg.merge_gap_us as i64,
-                self.board_cfg.repeat_period_us as i64,
-            )
-            .is_some();
-        if !covered || self.t > check_at + 2 * S {
-            return;
-        }
         self.stats.windows_checked += 1;
-        let st = c.status(now);
         assert!(
-            st.relay_on || st.phase == Phase::Cycling,
+            check.held(),
             "property 2: period {i} ({}–{} s) started, board has time since {} s, relay off at \
              {} s: {st:?}",
             start / S,
@@ -796,158 +750,6 @@ impl Sim {
             synced_t / S,
             self.t / S
         );
-    }
-
-    // ---- faults and the loop ------------------------------------------------------------
-
-    fn faults(&mut self) {
-        let t = self.t;
-        if t >= self.faults.mains {
-            self.stats.mains_losses += 1;
-            self.mains = false;
-            self.mains_back = t + self.rng.range(1, 7_200) * S;
-            self.faults.mains = self.mains_back + self.rng.exp(20 * DAY);
-            self.kill_board();
-            self.update_pi_power();
-        }
-        if !self.mains && t >= self.mains_back {
-            self.mains = true;
-            self.boot_board();
-            self.update_pi_power();
-        }
-        if t >= self.faults.board_reboot {
-            self.faults.board_reboot = t + self.rng.exp(9 * DAY);
-            if self.board.is_some() {
-                self.stats.board_reboots += 1;
-                self.kill_board();
-                self.boot_board();
-            }
-        }
-        if t >= self.faults.pi_reboot {
-            self.faults.pi_reboot = t + self.rng.exp(4 * DAY);
-            if matches!(self.pi, PiState::Running | PiState::Hung) {
-                self.pi_dies();
-                if self.rng.chance(0.5) {
-                    // The supervisor restarts in two seconds (faster than the board's link
-                    // timeout: the board says no hello on its own).
-                    self.stats.fast_restarts += 1;
-                    self.pi = PiState::Booting {
-                        ready_at: t + 2 * S,
-                    };
-                } else {
-                    self.pi = PiState::Booting {
-                        ready_at: t + self.rng.range(20, 90) * S,
-                    };
-                }
-                self.hang_at = None;
-            }
-        }
-        if t >= self.faults.pi_clock {
-            self.faults.pi_clock = t + self.rng.exp(6 * DAY);
-            self.stats.clock_jumps += 1;
-            self.pi_offset = if self.pi_offset != 0 && self.rng.chance(0.5) {
-                0
-            } else {
-                (self.rng.range(0, 180) as i64 - 90) * 1_000_000
-            };
-        }
-        if t >= self.faults.cable {
-            self.stats.cable_cuts += 1;
-            self.cable_back = t + self.rng.range(60, DAY / S) * S;
-            self.faults.cable = self.cable_back + self.rng.exp(15 * DAY);
-        }
-    }
-
-    fn step_len(&self) -> u64 {
-        let i = self.periods.partition_point(|&(_, e)| e <= self.t);
-        let in_period = self.periods.get(i).is_some_and(|p| p.0 <= self.t);
-        let busy = self.relay
-            || in_period
-            || self.pi != PiState::Off
-            || self
-                .board
-                .as_ref()
-                .is_some_and(|c| c.status(self.mono()).phase != Phase::Off);
-        if busy || self.board.is_none() {
-            return S;
-        }
-        let next_start = self.periods.get(i).map_or(u64::MAX, |p| p.0);
-        let f = &self.faults;
-        let next_fault = [f.mains, f.board_reboot, f.pi_reboot, f.pi_clock, f.cable]
-            .into_iter()
-            .min()
-            .unwrap_or(u64::MAX);
-        let until = next_start.saturating_sub(120 * S).min(next_fault);
-        until.saturating_sub(self.t).clamp(S, 60 * S)
-    }
-
-    fn run(&mut self, until: u64) {
-        while self.t < until {
-            self.t += self.step_len();
-            self.faults();
-            self.run_pi();
-            self.run_board();
-            self.check_window_start();
-        }
-    }
-
-    /// After the faults: mains on, cable in, no noise, a maintenance visit holding the
-    /// override long enough for the Pi to deliver everything the board holds.
-    fn drain(&mut self) {
-        self.faults = Faults {
-            mains: u64::MAX,
-            board_reboot: u64::MAX,
-            pi_reboot: u64::MAX,
-            pi_clock: u64::MAX,
-            cable: u64::MAX,
-        };
-        self.noise = 0.0;
-        self.cable_back = 0;
-        self.hang_at = None;
-        if !self.mains {
-            self.mains = true;
-            self.boot_board();
-        }
-        if self.board.is_none() {
-            self.boot_board();
-        }
-        if !matches!(self.pi, PiState::Running | PiState::Booting { .. }) {
-            self.pi_dies();
-        }
-        self.update_pi_power();
-        self.override_until = u64::MAX;
-        let end = self.t + 30 * 60 * S;
-        while self.t < end {
-            self.t += S;
-            self.run_pi();
-            self.run_board();
-        }
-        let c = self.commit();
-        self.deliver(c);
-    }
-
-    fn verify(&self) {
-        let c = self.board.as_ref().expect("board up after the drain");
-        let st = c.status(self.mono());
-        assert_eq!(
-            st.events_dropped, 0,
-            "the ring overflowed; this test keeps cable cuts short enough that it should not"
-        );
-        assert_eq!(
-            c.events().count(),
-            0,
-            "property 3: still undelivered after the drain: {:?}",
-            c.events().collect::<Vec<_>>()
-        );
-        let device = self.board_cfg.device;
-        for id in self.generated.keys() {
-            assert!(
-                self.keys.contains(&(device, id.boot, id.seq)),
-                "property 3: board event {id:?} never reached the log (vanished unlogged: {})",
-                self.vanished.contains(id)
-            );
-        }
-        assert_eq!(self.keys.len(), self.generated.len());
     }
 }
 
@@ -963,17 +765,11 @@ fn tag(intents: Vec<Intent<ClockCommand>>, ts: i64) -> Vec<NewEvent> {
 }
 
 fn span() -> u64 {
-    match std::env::var("VIGIL_FAULT_YEARS") {
-        Ok(y) => (y.parse::<f64>().unwrap_or(10.0) * 365.25 * DAY as f64) as u64,
-        Err(_) => 40 * DAY,
-    }
+    vigil_simworld::span(40)
 }
 
 fn seed() -> u64 {
-    std::env::var("VIGIL_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x51DE_2026)
+    vigil_simworld::seed(0x51DE_2026)
 }
 
 #[test]

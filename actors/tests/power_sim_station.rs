@@ -10,58 +10,30 @@
 //! origin; and replay re-derives every power decision.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use vigil_actors::clock::ClockCore;
-use vigil_actors::journal::{Append, Committed, Flush, GroupCommit, Journal, Subscribe};
+use vigil_actors::journal::{Append, Flush};
 use vigil_actors::power::{power_replay_cores, spawn_power, SHUTDOWN_REASON};
-use vigil_actors::replay::{Replay, ReplayCore};
+use vigil_actors::replay::ReplayCore;
 use vigil_actors::shell::{NoHardware, Shell, Stop};
 use vigil_actors::station_clock::ClockSpec;
+use vigil_actors::testing::{collecting_journal, replay, session_start, t, Collector};
 use vigil_config::Config;
-use vigil_events::kinds::{ConfigLoaded, SupervisorStarted, SupervisorStopped};
-use vigil_events::{ClassPolicy, Envelope, Event, NewEvent, Source};
+use vigil_events::kinds::SupervisorStopped;
+use vigil_events::{Envelope, Event, NewEvent, Source};
 use vigil_store::{Store, StoreOptions};
 
 /// Berlin, 2026-06-01: day 04:00Z–16:30Z, dusk 19:00Z–19:30Z (UTC+2).
-const CONFIG: &str = r#"
-[schedule]
-timezone = "Europe/Berlin"
-[[schedule.window]]
-name = "day"
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "06:00"
-end = "18:30"
-[[schedule.window]]
-name = "dusk"
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "21:00"
-end = "21:30"
-[power]
+const CONFIG: &str = concat!(
+    vigil_actors::berlin_daily!("day" "06:00" "18:30", "dusk" "21:00" "21:30"),
+    r#"[power]
 port = "sim"
 poweroff_command = "true"
-"#;
-
-struct Collector(Arc<Mutex<Vec<Arc<Envelope>>>>);
-impl Actor for Collector {
-    type Context = Context<Self>;
-}
-impl Handler<Committed> for Collector {
-    type Result = ();
-    fn handle(&mut self, msg: Committed, _: &mut Self::Context) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(msg.0);
-        }
-    }
-}
-
-fn t(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .timestamp_micros()
-}
+"#
+);
 
 #[test]
 fn a_simulated_day_end_runs_the_whole_power_cycle_and_replays() {
@@ -70,14 +42,10 @@ fn a_simulated_day_end_runs_the_whole_power_cycle_and_replays() {
         Arc::new(Store::open(&tmp.path().join("log"), StoreOptions::default()).expect("store"));
     let cfg = Config::parse(CONFIG, "test.toml").expect("config");
     let spec: ClockSpec = "sim:2026-06-01T15:00:00Z@3600x".parse().expect("clock");
-    let log: Arc<Mutex<Vec<Arc<Envelope>>>> = Arc::default();
+    let log = Collector::default();
     let seen = log.clone();
     System::new().block_on(async move {
-        let journal = Journal::new(store, ClassPolicy::default(), GroupCommit::default()).start();
-        journal.do_send(Subscribe {
-            kinds: None,
-            to: Collector(seen.clone()).start().recipient(),
-        });
+        let journal = collecting_journal(store, &seen);
         let clock = spec.start();
         let clock_actor = Shell::new(
             ClockCore::new(),
@@ -88,27 +56,7 @@ fn a_simulated_day_end_runs_the_whole_power_cycle_and_replays() {
         .spawn();
         let stoppers = spawn_power(&cfg, &journal, clock).expect("spawn");
         let now = clock.now();
-        journal.do_send(Append(vec![
-            NewEvent::new(
-                now,
-                Source::Ops,
-                SupervisorStarted {
-                    version: "t".into(),
-                    clock: spec.to_string(),
-                    pid: 1,
-                    host: "h".into(),
-                },
-            ),
-            NewEvent::new(
-                now,
-                Source::Ops,
-                ConfigLoaded {
-                    path: "test.toml".into(),
-                    hash: String::new(),
-                    text: CONFIG.into(),
-                },
-            ),
-        ]));
+        journal.do_send(Append(session_start(now, &spec.to_string(), CONFIG)));
         // 15:00Z → 19:45Z at 3600×: under five seconds.
         let until = t("2026-06-01T19:45:00Z");
         while clock.now() < until {
@@ -130,7 +78,7 @@ fn a_simulated_day_end_runs_the_whole_power_cycle_and_replays() {
         let _ = journal.send(Flush).await;
     });
 
-    let log: Vec<Arc<Envelope>> = log.lock().expect("log").clone();
+    let log: Vec<Arc<Envelope>> = log.0.lock().expect("log").clone();
     let names: Vec<String> = log
         .iter()
         .map(|e| format!("{} {} {:?}", e.seq, e.source, e.payload))
@@ -208,11 +156,7 @@ fn a_simulated_day_end_runs_the_whole_power_cycle_and_replays() {
         cores.push(Box::new(ClockCore::new()));
         cores
     };
-    let mut replay = Replay::new(&factory, 0);
-    for e in &log {
-        replay.feed(e);
-    }
-    let report = replay.finish();
+    let report = replay(&factory, log.iter().map(|e| &**e), 0, false);
     assert!(
         report.mismatches.is_empty(),
         "{:?}\n{dump}",

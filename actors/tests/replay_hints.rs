@@ -1,11 +1,11 @@
 //! Replay puts a deadline where the live run took it: a deadline and an event close together
 //! may be taken in either order live, and the decision taken at the deadline records which.
 
-use vigil_actors::replay::{DeadlineHints, Replay, ReplayCore};
+use vigil_actors::replay::ReplayCore;
+use vigil_actors::testing::{self, envelope, started};
 use vigil_actors::{Core, Intent};
 use vigil_events::kinds::{
-    Detection, Edge, GpioEdge, OutputChanged, SupervisorStarted, SupervisorStopped, ThermalClass,
-    TimeSourceRecorded,
+    Detection, Edge, GpioEdge, OutputChanged, SupervisorStopped, ThermalClass, TimeSourceRecorded,
 };
 use vigil_events::{Envelope, Event, EventKind, NewEvent, Source, UtcMicros};
 
@@ -50,20 +50,9 @@ fn factory() -> Vec<Box<dyn ReplayCore>> {
     vec![Box::new(Counter::default())]
 }
 
-fn env(seq: u64, ev: NewEvent) -> Envelope {
-    let class = ev.kind().default_class();
-    Envelope::unchained(seq, class, ev)
-}
-
 /// Live: the edge stamped t = 99 reached the core only after its deadline at t = 100 fired,
 /// so the decision says it had seen nothing (after = seq 1).
 fn live_log() -> Vec<Envelope> {
-    let start = SupervisorStarted {
-        version: "t".into(),
-        clock: "sim".into(),
-        pid: 1,
-        host: "h".into(),
-    };
     let edge = GpioEdge {
         name: "button".into(),
         pin: 17,
@@ -75,22 +64,14 @@ fn live_log() -> Vec<Envelope> {
         detail: "seen 0".into(),
     });
     vec![
-        env(1, NewEvent::new(0, Source::Ops, start)),
-        env(2, NewEvent::new(99, Source::Gpio, edge)),
-        env(3, NewEvent::new(100, Source::Clock, decision).after(1)),
+        started(1, 0),
+        envelope(2, NewEvent::new(99, Source::Gpio, edge)),
+        envelope(3, NewEvent::new(100, Source::Clock, decision).after(1)),
     ]
 }
 
 fn replay(log: &[Envelope], hints: bool) -> usize {
-    let f = factory;
-    let mut h = DeadlineHints::default();
-    if hints {
-        log.iter().for_each(|e| h.note(e));
-        h.finish();
-    }
-    let mut r = Replay::new(&f, 1).with_hints(h);
-    log.iter().for_each(|e| r.feed(e));
-    r.finish().mismatches.len()
+    testing::replay(&factory, log, 1, hints).mismatches.len()
 }
 
 #[test]
@@ -177,12 +158,6 @@ fn a_later_event_with_an_older_timestamp_does_not_hold_back_a_deadline_live_took
         NewEvent::new(ts, Source::Pico, d)
     };
     let gpio = |ts, high| NewEvent::new(ts, Source::Gpio, output(high));
-    let start = SupervisorStarted {
-        version: "t".into(),
-        clock: "sim".into(),
-        pid: 1,
-        host: "h".into(),
-    };
     let stop = SupervisorStopped {
         reason: "test".into(),
         uptime_s: 1,
@@ -191,8 +166,7 @@ fn a_later_event_with_an_older_timestamp_does_not_hold_back_a_deadline_live_took
     // a late detection stamped 99 is delivered; that one turns the output on again with a
     // hold ending at 104, already past, taken once the core had seen seq 5. A replay that let
     // the later hint (deadline 104) hold back the deadline at 105 derived nothing at seq 5.
-    let log: Vec<Envelope> = [
-        NewEvent::new(0, Source::Ops, start),
+    let rest = [
         detection(100),
         gpio(101, true),
         detection(99),
@@ -200,18 +174,12 @@ fn a_later_event_with_an_older_timestamp_does_not_hold_back_a_deadline_live_took
         gpio(120, true),
         gpio(104, false).after(5),
         NewEvent::new(200, Source::Ops, stop),
-    ]
-    .into_iter()
-    .zip(1..)
-    .map(|(ev, seq)| env(seq, ev))
-    .collect();
+    ];
+    let log: Vec<Envelope> = std::iter::once(started(1, 0))
+        .chain(rest.into_iter().zip(2..).map(|(ev, seq)| envelope(seq, ev)))
+        .collect();
     let f = || vec![Box::new(Hold::default()) as Box<dyn ReplayCore>];
-    let mut h = DeadlineHints::default();
-    log.iter().for_each(|e| h.note(e));
-    h.finish();
-    let mut r = Replay::new(&f, 1).with_hints(h);
-    log.iter().for_each(|e| r.feed(e));
-    let report = r.finish();
+    let report = testing::replay(&f, &log, 1, true);
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!(report.matched.get(&Source::Gpio), Some(&4));
 }

@@ -7,19 +7,13 @@
 
 mod common;
 
-use common::{audit, text, vigil};
+use common::{audit, replay_check, text, Station};
 use serde_json::Value;
 
 /// Berlin, 2026-06-01: the day window is 04:00Z–16:30Z.
-const CONFIG: &str = r#"
-[schedule]
-timezone = "Europe/Berlin"
-[[schedule.window]]
-name = "day"
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "06:00"
-end = "18:30"
-
+const CONFIG: &str = concat!(
+    vigil_actors::berlin_daily!("day" "06:00" "18:30"),
+    r#"
 [power]
 port = "sim"
 heartbeat = "5s"
@@ -33,7 +27,8 @@ interval = "30m"
 resolution = "320x240"
 min_free_mb = 1
 timelapse = false
-"#;
+"#
+);
 
 const DAY_END: &str = "2026-06-01T16:30:00";
 
@@ -49,23 +44,10 @@ fn board_time(e: &Value) -> String {
 
 #[test]
 fn a_simulated_window_end_runs_the_power_cycle_and_replays() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let config = tmp.path().join("station.toml");
-    std::fs::write(&config, CONFIG).expect("config");
-    let data_dir = tmp.path().join("data");
-    let data = data_dir.display().to_string();
+    let station = Station::new(CONFIG);
+    let data = station.data.clone();
     // 15:30Z → about 17:30Z: inside the window, across its end, into the night.
-    let out = vigil(&[
-        "start",
-        "--config",
-        &config.display().to_string(),
-        "--data",
-        &data,
-        "--clock",
-        "sim:2026-06-01T15:30:00Z@3600x",
-        "--for",
-        "2s",
-    ]);
+    let out = station.start("sim:2026-06-01T15:30:00Z@3600x", "2s");
     assert!(out.status.success(), "{}", text(&out));
 
     let up = audit(&data, "LinkUp");
@@ -129,9 +111,7 @@ fn a_simulated_window_end_runs_the_power_cycle_and_replays() {
     keys.dedup();
     assert_eq!(keys.len(), n, "a board event was logged twice");
 
-    let out = vigil(&["replay", "--data", &data, "--check", "--format", "json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("replay json");
+    let report = replay_check(&data);
     assert!(
         report["decisions"]["by_source"]["power"]["rederived"].as_u64() >= Some(2),
         "{report}"

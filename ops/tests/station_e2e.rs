@@ -6,18 +6,12 @@
 
 mod common;
 
-use common::{audit, text, vigil};
+use common::{audit, replay_check, text, vigil, Station};
 use serde_json::Value;
 
-const CONFIG: &str = r#"
-[schedule]
-timezone = "Europe/Berlin"
-[[schedule.window]]
-name = "morning"
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "06:00"
-end = "09:30"
-
+const CONFIG: &str = concat!(
+    vigil_actors::berlin_daily!("morning" "06:00" "09:30"),
+    r#"
 [camera]
 interval = "10m"
 resolution = "320x240"
@@ -47,29 +41,17 @@ input = "button"
 at = "2026-06-01T05:00:00Z"
 hold = "5m"
 bounces = 3
-"#;
+"#
+);
 
 const START: i64 = 1_780_286_400_000_000; // 2026-06-01T04:00:00Z = 06:00 Berlin
 const END: i64 = 1_780_299_000_000_000; // 07:30Z = 09:30 Berlin
 
 #[test]
 fn simulated_morning_frames_timelapse_and_button_rule() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let config = tmp.path().join("station.toml");
-    std::fs::write(&config, CONFIG).expect("config");
-    let data_dir = tmp.path().join("data");
-    let data = data_dir.display().to_string();
-    let out = vigil(&[
-        "start",
-        "--config",
-        &config.display().to_string(),
-        "--data",
-        &data,
-        "--clock",
-        "sim:2026-06-01T03:30:00Z@3600x",
-        "--for",
-        "6s",
-    ]);
+    let station = Station::new(CONFIG);
+    let (tmp, data_dir, data) = (&station.tmp, &station.data_dir, station.data.clone());
+    let out = station.start("sim:2026-06-01T03:30:00Z@3600x", "6s");
     assert!(out.status.success(), "{}", text(&out));
 
     // Frames: on the 10-minute grid inside the window only, each file intact.
@@ -161,9 +143,7 @@ fn simulated_morning_frames_timelapse_and_button_rule() {
         "hold of 30 min returns the led low: {outputs:?}"
     );
 
-    let out = vigil(&["replay", "--data", &data, "--check", "--format", "json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("replay json");
+    let report = replay_check(&data);
     assert!(
         report["decisions"]["by_source"]["gpio"]["rederived"].as_u64() >= Some(2),
         "{report}"

@@ -10,46 +10,28 @@ use serde_json::Value;
 
 mod common;
 
-use common::{audit, text, vigil as run};
+use common::{audit, replay_check, text, vigil as run, Station};
 
 fn vigil() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vigil"))
 }
 
-const CONFIG: &str = r#"
-[schedule]
-timezone = "Europe/Berlin"
-[[schedule.window]]
-name = "morning"
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "06:00"
-end = "09:30"
-"#;
+const CONFIG: &str = vigil_actors::berlin_daily!("morning" "06:00" "09:30");
 
-fn write_config(dir: &Path) -> String {
-    let path = dir.join("station.toml");
-    std::fs::write(&path, CONFIG).expect("write config");
-    path.display().to_string()
+/// The station of most tests here, and its config file.
+fn station() -> (Station, String) {
+    let station = Station::new(CONFIG);
+    let config = station.config.clone().expect("a config file");
+    (station, config)
 }
 
 #[test]
 fn simulated_day_opens_and_closes_windows_and_replays() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let config = write_config(tmp.path());
-    let data = tmp.path().join("data").display().to_string();
+    let (station, _) = station();
+    let data = station.data.clone();
     // 03:30Z + 6 s × 3600 = 09:30Z station time: the window opens at 04:00Z (06:00 Berlin)
     // and closes at 07:30Z (09:30 Berlin).
-    let out = run(&[
-        "start",
-        "--config",
-        &config,
-        "--data",
-        &data,
-        "--clock",
-        "sim:2026-06-01T03:30:00Z@3600x",
-        "--for",
-        "6s",
-    ]);
+    let out = station.start("sim:2026-06-01T03:30:00Z@3600x", "6s");
     assert!(out.status.success(), "{}", text(&out));
 
     let opened = audit(&data, "WindowOpened");
@@ -71,9 +53,7 @@ fn simulated_day_opens_and_closes_windows_and_replays() {
     let stopped = audit(&data, "SupervisorStopped");
     assert_eq!(stopped[0]["payload"]["reason"], "duration elapsed");
 
-    let out = run(&["replay", "--data", &data, "--check", "--format", "json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("replay json");
+    let report = replay_check(&data);
     assert_eq!(report["decisions"]["by_source"]["clock"]["checked"], 2);
     assert_eq!(report["decisions"]["by_source"]["clock"]["rederived"], 2);
     assert_eq!(
@@ -110,9 +90,8 @@ fn simulated_day_opens_and_closes_windows_and_replays() {
 
 #[test]
 fn second_start_on_the_same_data_dir_is_refused_and_sigterm_stops_cleanly() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let config = write_config(tmp.path());
-    let data = tmp.path().join("data").display().to_string();
+    let (station, config) = station();
+    let data = station.data.clone();
     let mut first = vigil()
         .args([
             "start",
@@ -191,9 +170,8 @@ fn bad_clock_and_bad_config_exit_2_saying_what() {
 
 #[test]
 fn json_logs_go_to_stderr_one_object_per_line() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let config = write_config(tmp.path());
-    let data = tmp.path().join("data").display().to_string();
+    let (station, config) = station();
+    let data = station.data.clone();
     let out = vigil()
         .args([
             "--log-format",
@@ -229,8 +207,8 @@ fn json_logs_go_to_stderr_one_object_per_line() {
 
 #[test]
 fn data_dir_that_cannot_be_created_is_refused_with_its_path() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let config = write_config(tmp.path());
+    let (station, config) = station();
+    let tmp = &station.tmp;
     // A regular file where the data directory should be: not writable as a directory, even
     // for root (tests may run as root, where permission bits do not stop writes).
     let blocker = tmp.path().join("blocker");
@@ -251,21 +229,11 @@ fn data_dir_that_cannot_be_created_is_refused_with_its_path() {
 /// and every decision it records is re-derived by replay.
 #[test]
 fn the_builtin_default_station_replays_cleanly() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("data").display().to_string();
-    let out = run(&[
-        "start",
-        "--data",
-        &data,
-        "--clock",
-        "sim:2026-06-01T03:50:00Z@3600x",
-        "--for",
-        "5s",
-    ]);
+    let station = Station::builtin();
+    let data = station.data.clone();
+    let out = station.start("sim:2026-06-01T03:50:00Z@3600x", "5s");
     assert!(out.status.success(), "{}", text(&out));
-    let out = run(&["replay", "--data", &data, "--check", "--format", "json"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("replay json");
+    let report = replay_check(&data);
     for source in ["clock", "gpio", "classifier", "power"] {
         assert!(
             report["decisions"]["by_source"][source]["checked"].as_u64() > Some(0),

@@ -4,16 +4,12 @@
 
 mod common;
 
-use common::{audit, vigil};
+use common::{audit, vigil, Station};
 use serde_json::Value;
 
-fn run_station(engine: &str) -> (tempfile::TempDir, String) {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let config = tmp.path().join("station.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+fn run_station(engine: &str) -> (Station, String) {
+    let station = Station::new(&format!(
+        r#"
 [schedule]
 timezone = "UTC"
 [classifier]
@@ -31,27 +27,15 @@ set = "led"
 level = "high"
 for = "5s"
 "#
-        ),
-    )
-    .expect("config");
-    let data = tmp.path().join("data").display().to_string();
-    let out = vigil(&[
-        "start",
-        "--config",
-        &config.display().to_string(),
-        "--data",
-        &data,
-        "--clock",
-        "sim:2026-06-01T12:00:00Z@10x",
-        "--for",
-        "8s",
-    ]);
+    ));
+    let data = station.data.clone();
+    let out = station.start("sim:2026-06-01T12:00:00Z@10x", "8s");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (tmp, data)
+    (station, data)
 }
 
 #[test]

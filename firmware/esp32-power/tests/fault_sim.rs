@@ -19,91 +19,24 @@
 //! Default: 45 simulated days per configuration, a few seconds. `VIGIL_FAULT_YEARS=10` runs
 //! ten years; `VIGIL_FAULT_SEED=n` picks another seed.
 
-mod common;
+use std::collections::BTreeMap;
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use common::{sntp_reply, S, T2026};
 use vigil_esp32_power::ring::{BoardEvent, EventId};
-use vigil_esp32_power::store::MemStorage;
-use vigil_esp32_power::{Config, Controller, Input, Output, Phase};
+use vigil_esp32_power::{Config, Input, Output};
+use vigil_simworld::time::{utc, DAY, S, T2026};
+use vigil_simworld::{
+    next_of, Board, Mains, NoisyLine, PiPower as Pi, Rng, Rtt, Schedule, Simulation, SntpServer,
+    WindowCheck, WindowWatch,
+};
 use vigil_wire::{
     encode_frame, Decoded, EventAck, FrameDecoder, HaltConfirm, Header, Heartbeat, Message, Packet,
     Window, Windows, MAX_FRAME_LEN,
 };
 
-const DAY: u64 = 86_400 * S;
 const HB_PERIOD: u64 = 5 * S;
 const DEVICE: u32 = 1;
 
-// ---- a small deterministic PRNG ----------------------------------------------------------
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-    /// Exponentially distributed delay with the given mean.
-    fn exp(&mut self, mean: u64) -> u64 {
-        let u = ((self.next() >> 11) as f64 + 1.0) / ((1u64 << 53) as f64 + 1.0);
-        (-(u.ln()) * mean as f64) as u64
-    }
-}
-
-// ---- the schedule ----------------------------------------------------------------------
-
-/// 1–3 windows a day, 10–40 minutes each, at least an hour apart, in true time µs.
-fn make_schedule(rng: &mut Rng, until: u64) -> Vec<(u64, u64)> {
-    let mut out = Vec::new();
-    let mut day = 0;
-    while day * DAY < until {
-        let n = rng.range(1, 3);
-        let mut t = day * DAY + rng.range(0, 4 * 3600) * S;
-        for _ in 0..n {
-            let len = rng.range(10, 40) * 60 * S;
-            out.push((t, t + len));
-            t += len + rng.range(3600, 6 * 3600) * S;
-        }
-        day += 1;
-        let next_day = day * DAY;
-        if t > next_day {
-            day = t.div_ceil(DAY);
-        }
-    }
-    out
-}
-
 // ---- the simulated Pi ------------------------------------------------------------------
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Pi {
-    Off,
-    Booting {
-        ready_at: u64,
-    },
-    Running,
-    Hung,
-    /// Supervisor exited after confirming; the OS halts at `halted_at`.
-    ShuttingDown {
-        halted_at: u64,
-    },
-    Halted,
-}
 
 struct PiSide {
     state: Pi,
@@ -150,9 +83,9 @@ impl PiSide {
 
 // ---- the world -------------------------------------------------------------------------
 
+/// Fault times of this simulation (the mains keeps its own).
 struct Faults {
     link_cut: u64,
-    mains_loss: u64,
     board_reboot: u64,
     net_toggle: u64,
     stall: u64,
@@ -176,49 +109,33 @@ struct Stats {
 
 struct Sim {
     rng: Rng,
-    cfg: Config,
     t: u64,
-    schedule: Vec<(u64, u64)>,
-    board: Option<Controller<MemStorage>>,
-    store: Option<MemStorage>,
-    board_boot_t: u64,
+    schedule: Schedule,
+    board: Board,
     crystal_ppb: i64,
-    board_drift_ppb: i64,
     board_down_until: Option<u64>,
     stalled_until: u64,
-    board_decoder: FrameDecoder,
-    synced_t: Option<u64>,
-    mains: bool,
-    mains_back: u64,
-    net_up: bool,
-    link_cut_until: u64,
+    mains: Mains,
+    sntp: SntpServer,
+    line: NoisyLine,
     next_cut_len: Option<u64>,
     relay: bool,
     override_on: bool,
     override_until: u64,
     pi: PiSide,
-    first_notice_t: Option<u64>,
-    checked_windows: BTreeSet<(usize, u64)>,
+    windows: WindowWatch,
     faults: Faults,
-    noise: f64,
-    /// Every board event seen in the ring: id → entry event.
-    generated: BTreeMap<EventId, BoardEvent>,
-    last_ring: BTreeSet<EventId>,
-    vanished_unlogged: BTreeSet<EventId>,
     stats: Stats,
-}
-
-fn utc(t: u64) -> i64 {
-    T2026 + t as i64
 }
 
 impl Sim {
     fn new(seed: u64, cfg: Config, until: u64) -> Self {
         let mut rng = Rng(seed);
-        let schedule = make_schedule(&mut rng, until + 8 * DAY);
+        let schedule = Schedule::random(&mut rng, until + 8 * DAY);
+        let link_cut = rng.exp(30 * DAY);
+        let mains = Mains::new(&mut rng, 20 * DAY);
         let faults = Faults {
-            link_cut: rng.exp(30 * DAY),
-            mains_loss: rng.exp(20 * DAY),
+            link_cut,
             board_reboot: rng.exp(9 * DAY),
             net_toggle: rng.exp(12 * DAY),
             stall: rng.exp(2 * DAY),
@@ -226,22 +143,15 @@ impl Sim {
         };
         let mut sim = Sim {
             rng,
-            cfg,
             t: 0,
             schedule,
-            board: None,
-            store: Some(MemStorage::new()),
-            board_boot_t: 0,
+            board: Board::new(cfg),
             crystal_ppb: 0,
-            board_drift_ppb: 0,
             board_down_until: None,
             stalled_until: 0,
-            board_decoder: FrameDecoder::new(),
-            synced_t: None,
-            mains: true,
-            mains_back: 0,
-            net_up: true,
-            link_cut_until: 0,
+            mains,
+            sntp: SntpServer::new(Rtt::RandomMs(2, 80)),
+            line: NoisyLine::new(1e-3),
             next_cut_len: None,
             relay: false,
             // installation: the technician holds the override for half an hour
@@ -262,13 +172,8 @@ impl Sim {
                 duplicates: 0,
                 to_board: Vec::new(),
             },
-            first_notice_t: None,
-            checked_windows: BTreeSet::new(),
+            windows: WindowWatch::default(),
             faults,
-            noise: 1e-3,
-            generated: BTreeMap::new(),
-            last_ring: BTreeSet::new(),
-            vanished_unlogged: BTreeSet::new(),
             stats: Stats {
                 windows_checked: 0,
                 handshakes: 0,
@@ -290,38 +195,15 @@ impl Sim {
     }
 
     fn mono(&self) -> u64 {
-        let dt = (self.t - self.board_boot_t) as i128;
-        (dt * (1_000_000_000 - self.board_drift_ppb as i128) / 1_000_000_000) as u64
-    }
-
-    fn board_utc_error(&self) -> Option<i64> {
-        let c = self.board.as_ref()?;
-        let now = self.mono();
-        c.status(now).utc_us.map(|u| u - utc(self.t))
+        self.board.mono(self.t)
     }
 
     fn boot_board(&mut self) {
-        let store = self
-            .store
-            .take()
-            .expect("storage is kept while the board is down");
-        self.board_boot_t = self.t;
         // the crystal's own error plus a little temperature wander per boot
-        self.board_drift_ppb = self.crystal_ppb + self.rng.range(0, 2_000) as i64 - 1_000;
-        self.board_decoder = FrameDecoder::new();
-        self.synced_t = None;
-        self.first_notice_t = None;
+        let drift = self.crystal_ppb + self.rng.range(0, 2_000) as i64 - 1_000;
         self.stalled_until = 0;
-        let mut outs = Vec::new();
-        let c = Controller::boot(self.cfg, store, 0, &mut |o| outs.push(o));
-        self.board = Some(c);
+        let outs = self.board.boot(self.t, drift);
         self.perform(outs);
-    }
-
-    fn kill_board(&mut self) {
-        if let Some(c) = self.board.take() {
-            self.store = Some(c.into_storage());
-        }
     }
 
     fn set_relay(&mut self, on: bool) {
@@ -336,7 +218,7 @@ impl Sim {
     }
 
     fn update_pi_power(&mut self) {
-        let powered = self.mains && self.relay;
+        let powered = self.mains.on && self.relay;
         match (powered, self.pi.state) {
             (false, Pi::Off) | (true, Pi::Booting { .. }) => {}
             (false, _) => self.pi.state = Pi::Off,
@@ -360,16 +242,13 @@ impl Sim {
     /// Whether the Pi heartbeats as far as the board can know: it runs, and the serial cable
     /// has been connected for two heartbeat periods (a cut cable silences any Pi).
     fn heartbeats_reach_board(&self) -> bool {
-        self.pi.heartbeating() && self.t >= self.link_cut_until + 2 * HB_PERIOD
+        self.pi.heartbeating() && self.t >= self.line.cut_until + 2 * HB_PERIOD
     }
 
     /// Property 1, at a board-commanded cut.
     fn check_cut(&mut self) {
-        let c = self.board.as_ref().expect("only a live board cuts");
-        let deadline_passed = self.first_notice_t.is_some_and(|n| {
-            // board µs run at (1 + drift) of true µs: allow the drift and one step
-            self.t + 2 * S >= n + self.cfg.hard_deadline_us
-        });
+        let c = self.board.controller().expect("only a live board cuts");
+        let deadline_passed = self.board.deadline_passed(self.t);
         if self.heartbeats_reach_board() && !deadline_passed {
             panic!(
                 "property 1: power cut at t={} s (board {} s since boot) while the Pi \
@@ -378,10 +257,10 @@ impl Sim {
                 self.t / S,
                 self.mono() / S,
                 self.pi.last_hb_sent.map(|t| t / S),
-                self.first_notice_t.map(|n| n / S),
+                self.board.first_notice.map(|n| n / S),
                 c.status(self.mono()),
                 self.stalled_until / S,
-                self.link_cut_until / S,
+                self.line.cut_until / S,
                 c.events().last()
             );
         }
@@ -407,15 +286,14 @@ impl Sim {
                 Output::Sntp(req) => self.sntp(req),
                 Output::Send(p) => {
                     if let Message::HaltNotice(_) = p.message {
-                        if self.first_notice_t.is_none() {
-                            self.first_notice_t = Some(self.t);
+                        if self.board.notice_sent(self.t) {
                             self.stats.handshakes += 1;
                         }
                     }
                     let mut buf = [0u8; MAX_FRAME_LEN];
                     if let Ok(n) = encode_frame(&p, &mut buf) {
                         if self.pi.listening() {
-                            let bytes = self.garble(&buf[..n]);
+                            let bytes = self.line.carry(&mut self.rng, self.t, &buf[..n]);
                             let mut got = Vec::new();
                             self.pi.decoder.feed_all(&bytes, |d| got.push(d));
                             for d in got {
@@ -430,52 +308,15 @@ impl Sim {
         }
     }
 
-    fn garble(&mut self, bytes: &[u8]) -> Vec<u8> {
-        if self.t < self.link_cut_until {
-            return Vec::new(); // the cable is off
-        }
-        let mut out = Vec::with_capacity(bytes.len() + 2);
-        for &b in bytes {
-            if self.rng.chance(self.noise) {
-                self.stats.garbled_bytes += 1;
-                continue; // dropped
-            }
-            if self.rng.chance(self.noise) {
-                self.stats.garbled_bytes += 1;
-                out.push(b ^ (1 << self.rng.below(8)));
-            } else {
-                out.push(b);
-            }
-            if self.rng.chance(self.noise) {
-                self.stats.garbled_bytes += 1;
-                out.push(self.rng.below(256) as u8);
-            }
-        }
-        out
-    }
-
     fn sntp(&mut self, req: [u8; 48]) {
-        if !self.net_up || self.rng.chance(0.05) {
-            return;
+        if let Some((reply, rtt)) = self.sntp.answer(&mut self.rng, self.t, &req) {
+            let now = self.mono() + rtt;
+            self.board_input(now, Input::Sntp(&reply));
         }
-        let rtt = self.rng.range(2, 80) * 1_000;
-        let mut server = utc(self.t) + (rtt / 2) as i64;
-        if self.rng.chance(0.005) {
-            // a server clock jump: one reply wrong by a minute to a day
-            self.stats.sntp_glitches += 1;
-            let off = self.rng.range(60, 86_400) as i64 * 1_000_000;
-            server += if self.rng.chance(0.5) { off } else { -off };
-        }
-        let reply = sntp_reply(&req, server);
-        let now = self.mono() + rtt;
-        self.board_input(now, Input::Sntp(&reply));
     }
 
     fn board_input(&mut self, now: u64, input: Input<'_>) {
-        let mut outs = Vec::new();
-        if let Some(c) = self.board.as_mut() {
-            c.handle(now, input, &mut |o| outs.push(o));
-        }
+        let outs = self.board.handle(now, input);
         self.perform(outs);
     }
 
@@ -497,7 +338,7 @@ impl Sim {
                             seq: key.2,
                         };
                         assert!(
-                            self.generated.contains_key(&id),
+                            self.board.ring.generated.contains_key(&id),
                             "property 3: the Pi logged {key:?}, which the board never generated"
                         );
                         self.pi.log.insert(key, m.clone());
@@ -522,6 +363,7 @@ impl Sim {
         let mut ws = vigil_wire::heapless::Vec::<Window, { vigil_wire::MAX_WINDOWS }>::new();
         for &(s, e) in self
             .schedule
+            .0
             .iter()
             .filter(|(_, e)| *e > now && *e <= now + 7 * DAY)
         {
@@ -543,6 +385,178 @@ impl Sim {
         });
         self.pi.windows_acked = false;
         self.pi.next_push = now + 30 * S;
+    }
+
+    /// Property 3 bookkeeping (see [`vigil_simworld::RingWatch`]).
+    fn track_events(&mut self) {
+        let log = &self.pi.log;
+        self.board
+            .track(|boot, seq| log.contains_key(&(DEVICE, boot, seq)));
+    }
+
+    /// After the faults: mains on, network up, a maintenance visit long enough for the Pi to
+    /// deliver everything the board holds.
+    fn drain(&mut self) {
+        self.line.cut_until = 0;
+        self.faults = Faults {
+            link_cut: u64::MAX,
+            board_reboot: u64::MAX,
+            net_toggle: u64::MAX,
+            stall: u64::MAX,
+            maintenance: u64::MAX,
+        };
+        self.mains.next_loss = u64::MAX;
+        self.line.noise = 0.0;
+        if !self.mains.on {
+            self.mains.on = true;
+            self.update_pi_power();
+            self.boot_board();
+        }
+        if !self.board.is_up() {
+            self.board_down_until = None;
+            self.boot_board();
+        }
+        self.sntp.net_up = true;
+        self.override_on = true;
+        self.override_until = u64::MAX;
+        self.pi.hang_at = None;
+        self.pi.ignore_notices = false;
+        if !matches!(self.pi.state, Pi::Running | Pi::Booting { .. }) {
+            // the technician restarts a stuck or halted Pi by hand
+            self.pi.state = Pi::Off;
+            self.update_pi_power();
+        }
+        self.settle(30 * 60 * S);
+    }
+
+    fn verify_delivery(&mut self) {
+        let c = self.board.controller().expect("board up after drain");
+        let st = c.status(self.mono());
+        self.stats.dropped_events = st.events_dropped;
+        let ring = &self.board.ring;
+        let mut missing = Vec::new();
+        for (id, ev) in &ring.generated {
+            if matches!(ev, BoardEvent::EventsDropped { .. }) {
+                continue; // the marker: checked below against the counted drops
+            }
+            if !self.pi.log.contains_key(&(DEVICE, id.boot, id.seq)) {
+                missing.push(*id);
+            }
+        }
+        let held_real = c
+            .events()
+            .filter(|e| !matches!(e.event, BoardEvent::EventsDropped { .. }))
+            .count();
+        assert_eq!(
+            held_real,
+            0,
+            "property 3: events still undelivered after the drain: {:?}",
+            c.events().collect::<Vec<_>>()
+        );
+        for id in &missing {
+            assert!(
+                ring.vanished.contains(id),
+                "property 3: event {id:?} never reached the Pi and was not dropped"
+            );
+        }
+        assert!(
+            missing.len() as u64 <= st.events_dropped,
+            "property 3: {} events missing, only {} drops counted",
+            missing.len(),
+            st.events_dropped
+        );
+        // markers are logged too (kind 36): count the events they stand for separately
+        let logged = self
+            .pi
+            .log
+            .values()
+            .filter(|m| !matches!(m, Message::EventsDropped(_)))
+            .count() as u64;
+        let real = ring
+            .generated
+            .values()
+            .filter(|e| !matches!(e, BoardEvent::EventsDropped { .. }))
+            .count() as u64;
+        assert_eq!(logged + missing.len() as u64, real);
+    }
+}
+
+impl Simulation for Sim {
+    fn time(&mut self) -> &mut u64 {
+        &mut self.t
+    }
+
+    /// The step to take: fine while anything happens, coarse while all sleeps.
+    fn step_len(&self) -> u64 {
+        let busy = self.relay
+            || self.override_on
+            || self.pi.state != Pi::Off
+            || !self.board.is_idle(self.t);
+        let f = &self.faults;
+        let next_fault = next_of(&[
+            self.mains.next_loss,
+            f.link_cut,
+            f.board_reboot,
+            f.net_toggle,
+            f.stall,
+            f.maintenance,
+        ]);
+        self.schedule.step_len(self.t, busy, next_fault)
+    }
+
+    fn faults(&mut self) {
+        let t = self.t;
+        if self.mains.fails(&mut self.rng, t) {
+            self.board.kill();
+            self.board_down_until = None;
+            self.update_pi_power();
+        }
+        if self.mains.returns(t) {
+            self.update_pi_power();
+            self.boot_board();
+        }
+        if t >= self.faults.board_reboot {
+            self.faults.board_reboot = t + self.rng.exp(9 * DAY);
+            if self.board.is_up() {
+                self.stats.board_reboots += 1;
+                self.board.kill();
+                self.board_down_until = Some(t + self.rng.range(1, 5) * S);
+            }
+        }
+        if self.board_down_until.is_some_and(|u| t >= u) && self.mains.on {
+            self.board_down_until = None;
+            self.boot_board();
+        }
+        if t >= self.faults.link_cut {
+            self.stats.link_cuts += 1;
+            let len = match self.next_cut_len.take() {
+                Some(l) => l,
+                None => self.rng.range(3_600, 5 * 86_400) * S,
+            };
+            self.line.cut_until = t + len;
+            self.faults.link_cut = self.line.cut_until + self.rng.exp(30 * DAY);
+        }
+        if t >= self.faults.net_toggle {
+            self.sntp.net_up = !self.sntp.net_up;
+            self.faults.net_toggle = if self.sntp.net_up {
+                t + self.rng.exp(12 * DAY)
+            } else {
+                t + self.rng.range(60, 3 * 86_400) * S
+            };
+        }
+        if t >= self.faults.stall {
+            self.faults.stall = t + self.rng.exp(2 * DAY);
+            self.stats.stalls += 1;
+            self.stalled_until = t + self.rng.range(2, 60) * S;
+        }
+        if t >= self.faults.maintenance {
+            self.faults.maintenance = t + self.rng.exp(45 * DAY);
+            self.override_on = true;
+            self.override_until = t + self.rng.range(1_800, 3 * 3_600) * S;
+        }
+        if self.override_on && t >= self.override_until {
+            self.override_on = false;
+        }
     }
 
     /// The Pi's own progress and what it sends this step.
@@ -588,95 +602,22 @@ impl Sim {
         }
     }
 
-    fn faults(&mut self) {
-        let t = self.t;
-        if t >= self.faults.mains_loss {
-            self.stats.mains_losses += 1;
-            self.mains = false;
-            self.mains_back = t + self.rng.range(1, 7_200) * S;
-            self.faults.mains_loss = self.mains_back + self.rng.exp(20 * DAY);
-            self.kill_board();
-            self.board_down_until = None;
-            self.update_pi_power();
-        }
-        if !self.mains && t >= self.mains_back {
-            self.mains = true;
-            self.update_pi_power();
-            self.boot_board();
-        }
-        if t >= self.faults.board_reboot {
-            self.faults.board_reboot = t + self.rng.exp(9 * DAY);
-            if self.board.is_some() {
-                self.stats.board_reboots += 1;
-                self.kill_board();
-                self.board_down_until = Some(t + self.rng.range(1, 5) * S);
-            }
-        }
-        if self.board_down_until.is_some_and(|u| t >= u) && self.mains {
-            self.board_down_until = None;
-            self.boot_board();
-        }
-        if t >= self.faults.link_cut {
-            self.stats.link_cuts += 1;
-            let len = match self.next_cut_len.take() {
-                Some(l) => l,
-                None => self.rng.range(3_600, 5 * 86_400) * S,
-            };
-            self.link_cut_until = t + len;
-            self.faults.link_cut = self.link_cut_until + self.rng.exp(30 * DAY);
-        }
-        if t >= self.faults.net_toggle {
-            self.net_up = !self.net_up;
-            self.faults.net_toggle = if self.net_up {
-                t + self.rng.exp(12 * DAY)
-            } else {
-                t + self.rng.range(60, 3 * 86_400) * S
-            };
-        }
-        if t >= self.faults.stall {
-            self.faults.stall = t + self.rng.exp(2 * DAY);
-            self.stats.stalls += 1;
-            self.stalled_until = t + self.rng.range(2, 60) * S;
-        }
-        if t >= self.faults.maintenance {
-            self.faults.maintenance = t + self.rng.exp(45 * DAY);
-            self.override_on = true;
-            self.override_until = t + self.rng.range(1_800, 3 * 3_600) * S;
-        }
-        if self.override_on && t >= self.override_until {
-            self.override_on = false;
-        }
-    }
-
     /// The board's step: bytes from the Pi, the override pin, a tick.
     fn run_board(&mut self) {
         let bytes = std::mem::take(&mut self.pi.to_board);
-        if self.board.is_none() || self.t < self.stalled_until {
+        if !self.board.is_up() || self.t < self.stalled_until {
             return; // lost in a dead or stalled UART
         }
         let now = self.mono();
-        let bytes = self.garble(&bytes);
-        let mut got = Vec::new();
-        self.board_decoder.feed_all(&bytes, |d| got.push(d));
-        for d in got {
-            match d {
-                Decoded::Packet(p) => self.board_input(now, Input::Packet(p)),
-                Decoded::Rejected(_) => self.board_input(now, Input::Rejected),
-            }
+        let bytes = self.line.carry(&mut self.rng, self.t, &bytes);
+        for input in self.board.receive(&bytes) {
+            self.board_input(now, input);
         }
         self.board_input(now, Input::Override(self.override_on));
         self.board_input(now, Input::Tick);
-        if self.synced_t.is_none()
-            && self
-                .board
-                .as_ref()
-                .is_some_and(|c| c.status(now).utc_us.is_some())
-        {
-            self.synced_t = Some(self.t);
-        }
-        if let (Some(e), Some(c)) = (self.board_utc_error(), self.board.as_ref()) {
+        if let (Some(e), Some(st)) = (self.board.utc_error(self.t), self.board.status(self.t)) {
             // Synced within a day: a wrong SNTP reply (minutes to a day off) never got in.
-            if c.status(now).sync == vigil_esp32_power::clock::SyncState::Synced {
+            if st.sync == vigil_esp32_power::clock::SyncState::Synced {
                 assert!(
                     e.abs() < 5_000_000,
                     "board clock off by {e} µs at t={} s",
@@ -685,86 +626,37 @@ impl Sim {
                 self.stats.max_clock_error_us = self.stats.max_clock_error_us.max(e.abs());
             }
         }
-        if let Some(c) = self.board.as_ref() {
-            if matches!(c.status(now).phase, Phase::On | Phase::Off | Phase::Cycling) {
-                self.first_notice_t = None;
-            }
-        }
+        self.board.after_step(self.t);
         self.track_events();
-    }
-
-    /// Property 3 bookkeeping: every id that appears in the ring, and every id that leaves it
-    /// without having reached the Pi.
-    fn track_events(&mut self) {
-        let Some(c) = self.board.as_ref() else {
-            return;
-        };
-        let (front, back) = (
-            c.events().next().map(|e| e.id),
-            c.events().last().map(|e| e.id),
-        );
-        if front == self.last_ring.first().copied() && back == self.last_ring.last().copied() {
-            return; // ids only ever leave at the front and join at the back
-        }
-        let mut now_ids = BTreeSet::new();
-        for e in c.events() {
-            now_ids.insert(e.id);
-            if let std::collections::btree_map::Entry::Vacant(v) = self.generated.entry(e.id) {
-                v.insert(e.event);
-                self.stats.events += 1;
-            }
-        }
-        for id in self.last_ring.difference(&now_ids) {
-            if !self.pi.log.contains_key(&(DEVICE, id.boot, id.seq)) {
-                self.vanished_unlogged.insert(*id);
-            }
-        }
-        self.last_ring = now_ids;
     }
 
     /// Property 2: the window containing `t`, once the board has time.
     fn check_window_start(&mut self) {
-        let Some(c) = self.board.as_ref() else {
+        let check = self.windows.check(
+            &self.board,
+            &self.schedule,
+            self.t,
+            self.mains.on,
+            HB_PERIOD,
+            self.stalled_until,
+        );
+        let WindowCheck::Checked {
+            index: i,
+            start,
+            end,
+            synced_t,
+            status: st,
+        } = check
+        else {
             return;
         };
-        let (Some(synced_t), true) = (self.synced_t, self.mains) else {
-            return;
-        };
-        let i = self.schedule.partition_point(|&(_, e)| e <= self.t);
-        let Some(&(start, end)) = self.schedule.get(i) else {
-            return;
-        };
-        if start > self.t {
-            return;
-        }
-        let from = start.max(synced_t).max(self.board_boot_t);
-        // the board switches by its own clock: allow for it running late
-        let late = self.board_utc_error().map_or(0, |e| (-e).max(0) as u64);
-        let check_at = from + HB_PERIOD + late;
-        if self.t < check_at || self.t >= end || self.checked_windows.contains(&(i, from)) {
-            return;
-        }
-        self.checked_windows.insert((i, from));
-        let now = self.mono();
-        let covered = c
-            .schedule()
-            .span_at(
-                utc(start),
-                self.cfg.merge_gap_us as i64,
-                self.cfg.repeat_period_us as i64,
-            )
-            .is_some();
-        let st = c.status(now);
-        // A stall hides the board; a window the board was never told of cannot count.
-        if !covered || self.stalled_until > from || self.t > check_at + 2 * S {
-            return;
-        }
         self.stats.windows_checked += 1;
-        if !(st.relay_on || st.phase == Phase::Cycling) {
-            let recent: Vec<_> = c
-                .events()
-                .rev()
-                .take(6)
+        if !check.held() {
+            let recent: Vec<_> = self
+                .board
+                .controller()
+                .into_iter()
+                .flat_map(|c| c.events().rev().take(6))
                 .map(|e| (e.at.utc_us - T2026, e.event))
                 .collect();
             panic!(
@@ -774,164 +666,22 @@ impl Sim {
                 start / S,
                 end / S,
                 synced_t / S,
-                self.board_boot_t / S,
+                self.board.boot_t / S,
                 self.t / S,
                 i.checked_sub(1)
-                    .and_then(|j| self.schedule.get(j))
+                    .and_then(|j| self.schedule.0.get(j))
                     .map(|w| (w.0 / S, w.1 / S)),
             );
         }
     }
-
-    /// The step to take: fine while anything happens, coarse while all sleeps.
-    fn step_len(&self) -> u64 {
-        let fine = S;
-        let i = self.schedule.partition_point(|&(_, e)| e <= self.t);
-        let in_window = self.schedule.get(i).is_some_and(|w| w.0 <= self.t);
-        let busy = self.relay
-            || in_window
-            || self.override_on
-            || self.pi.state != Pi::Off
-            || self
-                .board
-                .as_ref()
-                .is_some_and(|c| c.status(self.mono()).phase != Phase::Off);
-        if busy || self.board.is_none() {
-            return fine;
-        }
-        let i = self.schedule.partition_point(|&(_, e)| e <= self.t);
-        let next_start = self.schedule.get(i).map_or(u64::MAX, |w| w.0);
-        let next_fault = [
-            self.faults.mains_loss,
-            self.faults.link_cut,
-            self.faults.board_reboot,
-            self.faults.net_toggle,
-            self.faults.stall,
-            self.faults.maintenance,
-        ]
-        .into_iter()
-        .min()
-        .unwrap_or(u64::MAX);
-        let until = next_start.saturating_sub(2 * 60 * S).min(next_fault);
-        until.saturating_sub(self.t).clamp(fine, 60 * S)
-    }
-
-    fn run(&mut self, until: u64) {
-        while self.t < until {
-            self.t += self.step_len();
-            self.faults();
-            self.run_pi();
-            self.run_board();
-            self.check_window_start();
-        }
-    }
-
-    /// After the faults: mains on, network up, a maintenance visit long enough for the Pi to
-    /// deliver everything the board holds.
-    fn drain(&mut self) {
-        self.link_cut_until = 0;
-        self.faults = Faults {
-            link_cut: u64::MAX,
-            mains_loss: u64::MAX,
-            board_reboot: u64::MAX,
-            net_toggle: u64::MAX,
-            stall: u64::MAX,
-            maintenance: u64::MAX,
-        };
-        self.noise = 0.0;
-        if !self.mains {
-            self.mains = true;
-            self.update_pi_power();
-            self.boot_board();
-        }
-        if self.board.is_none() {
-            self.board_down_until = None;
-            self.boot_board();
-        }
-        self.net_up = true;
-        self.override_on = true;
-        self.override_until = u64::MAX;
-        self.pi.hang_at = None;
-        self.pi.ignore_notices = false;
-        if !matches!(self.pi.state, Pi::Running | Pi::Booting { .. }) {
-            // the technician restarts a stuck or halted Pi by hand
-            self.pi.state = Pi::Off;
-            self.update_pi_power();
-        }
-        let end = self.t + 30 * 60 * S;
-        while self.t < end {
-            self.t += S;
-            self.run_pi();
-            self.run_board();
-        }
-    }
-
-    fn verify_delivery(&mut self) {
-        let c = self.board.as_ref().expect("board up after drain");
-        let st = c.status(self.mono());
-        self.stats.dropped_events = st.events_dropped;
-        let mut missing = Vec::new();
-        for (id, ev) in &self.generated {
-            if matches!(ev, BoardEvent::EventsDropped { .. }) {
-                continue; // the marker: checked below against the counted drops
-            }
-            if !self.pi.log.contains_key(&(DEVICE, id.boot, id.seq)) {
-                missing.push(*id);
-            }
-        }
-        let held_real = c
-            .events()
-            .filter(|e| !matches!(e.event, BoardEvent::EventsDropped { .. }))
-            .count();
-        assert_eq!(
-            held_real,
-            0,
-            "property 3: events still undelivered after the drain: {:?}",
-            c.events().collect::<Vec<_>>()
-        );
-        for id in &missing {
-            assert!(
-                self.vanished_unlogged.contains(id),
-                "property 3: event {id:?} never reached the Pi and was not dropped"
-            );
-        }
-        assert!(
-            missing.len() as u64 <= st.events_dropped,
-            "property 3: {} events missing, only {} drops counted",
-            missing.len(),
-            st.events_dropped
-        );
-        // markers are logged too (kind 36): count the events they stand for separately
-        let logged = self
-            .pi
-            .log
-            .values()
-            .filter(|m| !matches!(m, Message::EventsDropped(_)))
-            .count() as u64;
-        let real = self
-            .generated
-            .values()
-            .filter(|e| !matches!(e, BoardEvent::EventsDropped { .. }))
-            .count() as u64;
-        assert_eq!(logged + missing.len() as u64, real);
-    }
 }
 
 fn sim_span() -> u64 {
-    match std::env::var("VIGIL_FAULT_YEARS") {
-        Ok(y) => {
-            let years: f64 = y.parse().unwrap_or(10.0);
-            (years * 365.25 * DAY as f64) as u64
-        }
-        Err(_) => 45 * DAY,
-    }
+    vigil_simworld::span(45)
 }
 
 fn seed() -> u64 {
-    std::env::var("VIGIL_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_2026)
+    vigil_simworld::seed(0x5EED_2026)
 }
 
 fn run(cfg: Config, seed: u64) -> Stats {
@@ -943,7 +693,12 @@ fn finish(mut sim: Sim, span: u64) -> Stats {
     sim.run(span);
     sim.drain();
     sim.verify_delivery();
-    let s = sim.stats;
+    let mut s = sim.stats;
+    // what the world's parts counted
+    s.mains_losses = sim.mains.losses;
+    s.sntp_glitches = sim.sntp.jumps;
+    s.garbled_bytes = sim.line.garbled;
+    s.events = sim.board.ring.generated.len() as u64;
     eprintln!(
         "fault sim: {} days, max clock error {} µs, {} windows checked, {} handshakes, {} \
          hard-deadline cuts of a heartbeating Pi, {} serial cable cuts, {} mains losses, {} board reboots, {} stalls, {} SNTP jumps, {} \

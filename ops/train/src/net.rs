@@ -136,9 +136,18 @@ impl Net {
         for (i, layer) in model.layers.iter().enumerate() {
             let s = shapes[i];
             let (a, w) = match layer {
-                F32Layer::Conv2d(g, a) => (a, conv_from_vigil(&a.weights, a.out_c, s.c, *g)),
-                F32Layer::DepthwiseConv2d(g, a) => (a, depthwise_from_vigil(&a.weights, s.c, *g)),
-                F32Layer::Dense(a) => (a, dense_from_vigil(&a.weights, a.out_c, s)),
+                F32Layer::Conv2d(g, a) => (
+                    a,
+                    relayout(&a.weights, conv_pairs(a.out_c, s.c, *g), Dir::FromVigil),
+                ),
+                F32Layer::DepthwiseConv2d(g, a) => (
+                    a,
+                    relayout(&a.weights, depthwise_pairs(s.c, *g), Dir::FromVigil),
+                ),
+                F32Layer::Dense(a) => (
+                    a,
+                    relayout(&a.weights, dense_pairs(a.out_c, s), Dir::FromVigil),
+                ),
                 _ => continue,
             };
             layers.push(Affine {
@@ -171,7 +180,7 @@ impl Net {
                         F32Affine {
                             out_c: *out_c,
                             relu: *relu,
-                            weights: conv_to_vigil(&w, *out_c, s.c, *geom),
+                            weights: relayout(&w, conv_pairs(*out_c, s.c, *geom), Dir::ToVigil),
                             bias,
                         },
                     )
@@ -183,7 +192,7 @@ impl Net {
                         F32Affine {
                             out_c: s.c,
                             relu: *relu,
-                            weights: depthwise_to_vigil(&w, s.c, *geom),
+                            weights: relayout(&w, depthwise_pairs(s.c, *geom), Dir::ToVigil),
                             bias,
                         },
                     )
@@ -193,7 +202,7 @@ impl Net {
                     F32Layer::Dense(F32Affine {
                         out_c: *out,
                         relu: *relu,
-                        weights: dense_to_vigil(&w, *out, s),
+                        weights: relayout(&w, dense_pairs(*out, s), Dir::ToVigil),
                         bias,
                     })
                 }
@@ -340,90 +349,112 @@ fn fake_quant_input(x: Tensor<4>, qs: &[TensorQuant]) -> Tensor<4> {
     x.clone() + (deq - x).detach()
 }
 
-/// burn `[o][i][y][x]` → vigil `[o][y][x][i]`.
-fn conv_to_vigil(w: &[f32], o: usize, i: usize, g: ConvGeom) -> Vec<f32> {
-    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+/// Which way [`relayout`] copies a layer's weights.
+#[derive(Clone, Copy, Debug)]
+enum Dir {
+    /// From burn's layout to vigil's.
+    ToVigil,
+    /// From vigil's layout to burn's.
+    FromVigil,
+}
+
+/// Copies one layer's weights `w` between burn's and vigil's layouts; `pairs` gives each
+/// weight's (burn index, vigil index).
+fn relayout(w: &[f32], pairs: impl Iterator<Item = (usize, usize)>, dir: Dir) -> Vec<f32> {
     let mut out = vec![0f32; w.len()];
-    for oc in 0..o {
-        for ic in 0..i {
-            for y in 0..kh {
-                for x in 0..kw {
-                    out[((oc * kh + y) * kw + x) * i + ic] = w[((oc * i + ic) * kh + y) * kw + x];
-                }
-            }
+    for (burn, vigil) in pairs {
+        match dir {
+            Dir::ToVigil => out[vigil] = w[burn],
+            Dir::FromVigil => out[burn] = w[vigil],
         }
     }
     out
 }
 
-/// vigil `[o][y][x][i]` → burn `[o][i][y][x]`.
-fn conv_from_vigil(w: &[f32], o: usize, i: usize, g: ConvGeom) -> Vec<f32> {
+/// Convolution weights: burn `[o][i][y][x]`, vigil `[o][y][x][i]`.
+fn conv_pairs(o: usize, i: usize, g: ConvGeom) -> impl Iterator<Item = (usize, usize)> {
     let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
-    let mut out = vec![0f32; w.len()];
-    for oc in 0..o {
-        for ic in 0..i {
-            for y in 0..kh {
-                for x in 0..kw {
-                    out[((oc * i + ic) * kh + y) * kw + x] = w[((oc * kh + y) * kw + x) * i + ic];
-                }
-            }
-        }
-    }
-    out
+    (0..o).flat_map(move |oc| {
+        (0..i).flat_map(move |ic| {
+            (0..kh).flat_map(move |y| {
+                (0..kw).map(move |x| {
+                    (
+                        ((oc * i + ic) * kh + y) * kw + x,
+                        ((oc * kh + y) * kw + x) * i + ic,
+                    )
+                })
+            })
+        })
+    })
 }
 
-/// burn `[c][1][y][x]` → vigil `[y][x][c]`.
-fn depthwise_to_vigil(w: &[f32], c: usize, g: ConvGeom) -> Vec<f32> {
+/// Depthwise weights: burn `[c][1][y][x]`, vigil `[y][x][c]`.
+fn depthwise_pairs(c: usize, g: ConvGeom) -> impl Iterator<Item = (usize, usize)> {
     let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
-    let mut out = vec![0f32; w.len()];
-    for ch in 0..c {
-        for y in 0..kh {
-            for x in 0..kw {
-                out[(y * kw + x) * c + ch] = w[(ch * kh + y) * kw + x];
-            }
-        }
-    }
-    out
+    (0..c).flat_map(move |ch| {
+        (0..kh).flat_map(move |y| {
+            (0..kw).map(move |x| ((ch * kh + y) * kw + x, (y * kw + x) * c + ch))
+        })
+    })
 }
 
-/// vigil `[y][x][c]` → burn `[c][1][y][x]`.
-fn depthwise_from_vigil(w: &[f32], c: usize, g: ConvGeom) -> Vec<f32> {
-    let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
-    let mut out = vec![0f32; w.len()];
-    for ch in 0..c {
-        for y in 0..kh {
-            for x in 0..kw {
-                out[(ch * kh + y) * kw + x] = w[(y * kw + x) * c + ch];
-            }
-        }
-    }
-    out
-}
-
-/// burn dense `[o][c·h·w]` (CHW flattening) → vigil `[o][(y·w + x)·c + ch]` (HWC flattening).
-fn dense_to_vigil(w: &[f32], o: usize, s: Shape) -> Vec<f32> {
+/// Dense weights: burn `[o][c·h·w]` (CHW flattening), vigil `[o][(y·w + x)·c + ch]` (HWC).
+fn dense_pairs(o: usize, s: Shape) -> impl Iterator<Item = (usize, usize)> {
     let n = s.len();
-    let mut out = vec![0f32; w.len()];
-    for oc in 0..o {
-        for ch in 0..s.c {
-            for p in 0..s.h * s.w {
-                out[oc * n + p * s.c + ch] = w[oc * n + ch * s.h * s.w + p];
-            }
-        }
-    }
-    out
+    (0..o).flat_map(move |oc| {
+        (0..s.c).flat_map(move |ch| {
+            (0..s.h * s.w).map(move |p| (oc * n + ch * s.h * s.w + p, oc * n + p * s.c + ch))
+        })
+    })
 }
 
-/// vigil dense (HWC flattening) → burn dense (CHW flattening).
-fn dense_from_vigil(w: &[f32], o: usize, s: Shape) -> Vec<f32> {
-    let n = s.len();
-    let mut out = vec![0f32; w.len()];
-    for oc in 0..o {
-        for ch in 0..s.c {
-            for p in 0..s.h * s.w {
-                out[oc * n + ch * s.h * s.w + p] = w[oc * n + p * s.c + ch];
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geom() -> ConvGeom {
+        ConvGeom {
+            kh: 3,
+            kw: 2,
+            stride_h: 1,
+            stride_w: 1,
+            pad_h: 1,
+            pad_w: 0,
         }
     }
-    out
+
+    /// Each layer kind's pairs cover every index once on both sides, and copying there and
+    /// back gives the weights again.
+    #[test]
+    fn each_layout_is_a_permutation_and_round_trips() {
+        let s = Shape { h: 2, w: 3, c: 4 };
+        let cases: Vec<(usize, Vec<(usize, usize)>)> = vec![
+            (5 * 4 * 6, conv_pairs(5, 4, geom()).collect()),
+            (4 * 6, depthwise_pairs(4, geom()).collect()),
+            (3 * s.len(), dense_pairs(3, s).collect()),
+        ];
+        for (n, pairs) in cases {
+            let mut burn: Vec<usize> = pairs.iter().map(|p| p.0).collect();
+            let mut vigil: Vec<usize> = pairs.iter().map(|p| p.1).collect();
+            burn.sort_unstable();
+            vigil.sort_unstable();
+            assert_eq!(burn, (0..n).collect::<Vec<_>>());
+            assert_eq!(vigil, (0..n).collect::<Vec<_>>());
+            let w: Vec<f32> = (0..n).map(|v| v as f32).collect();
+            let there = relayout(&w, pairs.iter().copied(), Dir::ToVigil);
+            assert_ne!(there, w, "the layouts differ");
+            assert_eq!(relayout(&there, pairs.iter().copied(), Dir::FromVigil), w);
+        }
+    }
+
+    /// burn `[o][i][y][x]` element (1, 2, 2, 1) sits at vigil `[o][y][x][i]` (1, 2, 1, 2).
+    #[test]
+    fn a_conv_weight_moves_from_oiyx_to_oyxi() {
+        let (o, i, kh, kw) = (2, 3, 3, 2);
+        let w: Vec<f32> = (0..o * i * kh * kw).map(|v| v as f32).collect();
+        let v = relayout(&w, conv_pairs(o, i, geom()), Dir::ToVigil);
+        let burn = ((i + 2) * kh + 2) * kw + 1;
+        let vigil = ((kh + 2) * kw + 1) * i + 2;
+        assert_eq!(v[vigil], w[burn]);
+    }
 }

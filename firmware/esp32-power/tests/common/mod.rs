@@ -1,5 +1,6 @@
-//! Test rig shared by the rule tests and the fault simulation: a controller on a
-//! [`MemStorage`], a hand-moved monotonic clock, an SNTP server and helpers to talk as the Pi.
+//! Test rig of the rule tests: a controller on a [`MemStorage`], a hand-moved
+//! monotonic clock, an SNTP server (the simulated world's, `vigil-simworld`) and helpers to
+//! talk as the Pi.
 
 #![allow(dead_code)] // each test binary uses a different part of the rig
 
@@ -8,26 +9,8 @@ use vigil_esp32_power::store::MemStorage;
 use vigil_esp32_power::{Config, Controller, Input, Output};
 use vigil_wire::{Digest, Header, Message, Packet, Window, Windows};
 
-/// One second in µs.
-pub const S: u64 = 1_000_000;
-/// One minute in µs.
-pub const MIN: u64 = 60 * S;
-/// One hour in µs.
-pub const H: u64 = 60 * MIN;
-/// 2026-01-01T00:00:00Z, µs.
-pub const T2026: i64 = 1_767_225_600_000_000;
-
-/// A reply to `request` from a server whose clock reads `server_utc` (no network delay).
-pub fn sntp_reply(request: &[u8; PACKET_LEN], server_utc: i64) -> [u8; PACKET_LEN] {
-    let ts = vigil_esp32_power::sntp::NtpTimestamp::from_utc_us(server_utc).0;
-    let mut p = [0u8; PACKET_LEN];
-    p[0] = (4 << 3) | 4;
-    p[1] = 2;
-    p[24..32].copy_from_slice(&request[40..48]);
-    p[32..40].copy_from_slice(&ts.to_be_bytes());
-    p[40..48].copy_from_slice(&ts.to_be_bytes());
-    p
-}
+pub use vigil_simworld::sntp::reply as sntp_reply;
+pub use vigil_simworld::time::{H, MIN, S, T2026};
 
 /// A Pi-side packet for the board.
 pub fn from_pi(seq: u32, message: impl Into<Message>) -> Packet {

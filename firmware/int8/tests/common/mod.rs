@@ -6,16 +6,12 @@ pub mod naive;
 use vigil_int8::encode::{softmax_table, QAffine, QLayer, QWeights, QuantModel};
 use vigil_int8::{ConvGeom, InputChannel, InputKind, PoolGeom, QuantMultiplier};
 
-/// A small deterministic generator (SplitMix64).
+/// A small deterministic generator (SplitMix64, the test worlds' one).
 pub struct Rng(pub u64);
 
 impl Rng {
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        vigil_simworld::splitmix64(&mut self.0)
     }
     pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + (self.next() % ((hi - lo + 1) as u64)) as i64
