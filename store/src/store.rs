@@ -591,7 +591,9 @@ impl Store {
     /// Records that open re-applied from the store's journal: acknowledged batches sled had
     /// not made durable before the previous process ended (0 after a clean close).
     pub fn reapplied_at_open(&self) -> u64 {
-        self.recovery.reapplied.map_or(0, |(first, last)| last - first + 1)
+        self.recovery
+            .reapplied
+            .map_or(0, |(first, last)| last - first + 1)
     }
 
     /// Bytes sled uses on disk (its own accounting) and the bytes of files in the store

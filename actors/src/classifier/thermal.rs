@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use actix::prelude::*;
-use vigil_sim::{PicoSim, PicoSimConfig, SimError};
 use vigil_config::{Config, Engine, FrameMode as ConfigFrameMode};
+use vigil_sim::{PicoSim, PicoSimConfig, SimError};
 use vigil_wire::{BoardRole, FrameMode, Message, PicoConfig};
 
 use super::core::{configured, ClassifierRule};

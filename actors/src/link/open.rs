@@ -16,8 +16,8 @@
 use std::time::Duration;
 
 use serialport::TTYPort;
-use vigil_sim::{PtyPair, SimClock, SimError};
 use vigil_config::PortSpec;
+use vigil_sim::{PtyPair, SimClock, SimError};
 
 use super::port::SerialPath;
 use crate::station_clock::StationClock;

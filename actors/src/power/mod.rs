@@ -56,10 +56,10 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use actix::prelude::*;
-use vigil_sim::esp32::{Esp32Sim, Esp32SimConfig, SIM_ESP32_DEVICE};
-use vigil_sim::SimError;
 use vigil_config::{Config, PowerConfig};
 use vigil_events::Source;
+use vigil_sim::esp32::{Esp32Sim, Esp32SimConfig, SIM_ESP32_DEVICE};
+use vigil_sim::SimError;
 use vigil_wire::BoardRole;
 
 pub use self::core::{
