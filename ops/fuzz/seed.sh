@@ -54,5 +54,5 @@ unhex "$root/events/fixtures/record.v1.hex" > "$seeds/envelope_decode/record.v1"
 for f in "$tmp"/ds/*.csv; do cp "$f" "$seeds/csv_frame/"; done
 
 # Model loader: the shipped int8 model.
-cp "$root/ops/thermal/models/default.vgi8" "$seeds/model_load/default.vgi8"
+cp "$root/firmware/int8/models/default.vgi8" "$seeds/model_load/default.vgi8"
 du -sh "$seeds" "$wire"
