@@ -38,19 +38,7 @@ impl EventLog for MemoryLog {
             let kind = ev.kind();
             let class = policy.class_for(kind);
             let hash = chain_hash(None, &prev, seq, &ev.encode(seq, class));
-            let env = Envelope {
-                seq,
-                ts: ev.ts,
-                source: ev.source,
-                kind,
-                class,
-                schema: kind.current_schema(),
-                origin: ev.origin,
-                payload: ev.event.clone(),
-                after: ev.after,
-                prev,
-                hash,
-            };
+            let env = Envelope::chained(seq, class, ev.clone(), prev, hash);
             prev = hash;
             events.push(env.clone());
             out.push(env);

@@ -389,6 +389,12 @@ impl Envelope {
 
     /// Build an envelope for an event not (yet) stored; used by tests and replay tools.
     pub fn unchained(seq: u64, class: DataClass, ev: NewEvent) -> Self {
+        Self::chained(seq, class, ev, [0; 32], [0; 32])
+    }
+
+    /// Build the envelope of `ev` stored at `seq` with chain hashes `prev` and `hash`,
+    /// at the current schema of its kind (what an append writes).
+    pub fn chained(seq: u64, class: DataClass, ev: NewEvent, prev: Hash, hash: Hash) -> Self {
         let kind = ev.event.kind();
         Envelope {
             seq,
@@ -400,8 +406,8 @@ impl Envelope {
             origin: ev.origin,
             payload: ev.event,
             after: ev.after,
-            prev: [0; 32],
-            hash: [0; 32],
+            prev,
+            hash,
         }
     }
 }

@@ -66,17 +66,15 @@ pub fn write_header<W: Write>(
     first_seq: u64,
     anchor: &Hash,
 ) -> Result<(), rmp::encode::ValueWriteError> {
-    use rmp::encode as e;
-    e::write_map_len(w, 4)?;
-    e::write_str(w, "vigil_export")?;
-    e::write_uint(w, EXPORT_VERSION)?;
-    e::write_str(w, "keyed")?;
-    e::write_bool(w, keyed).map_err(rmp::encode::ValueWriteError::InvalidDataWrite)?;
-    e::write_str(w, "first_seq")?;
-    e::write_uint(w, first_seq)?;
-    e::write_str(w, "anchor")?;
-    e::write_bin(w, anchor)?;
-    Ok(())
+    write_map(
+        w,
+        &[
+            ("vigil_export", Field::Uint(EXPORT_VERSION)),
+            ("keyed", Field::Bool(keyed)),
+            ("first_seq", Field::Uint(first_seq)),
+            ("anchor", Field::Bin(anchor)),
+        ],
+    )
 }
 
 /// Write the msgpack export trailer: the record count, the last seq and the last hash.
@@ -86,15 +84,14 @@ pub fn write_trailer<W: Write>(
     last_seq: u64,
     head: &Hash,
 ) -> Result<(), rmp::encode::ValueWriteError> {
-    use rmp::encode as e;
-    e::write_map_len(w, 3)?;
-    e::write_str(w, "vigil_export_end")?;
-    e::write_uint(w, count)?;
-    e::write_str(w, "last_seq")?;
-    e::write_uint(w, last_seq)?;
-    e::write_str(w, "head")?;
-    e::write_bin(w, head)?;
-    Ok(())
+    write_map(
+        w,
+        &[
+            ("vigil_export_end", Field::Uint(count)),
+            ("last_seq", Field::Uint(last_seq)),
+            ("head", Field::Bin(head)),
+        ],
+    )
 }
 
 /// Write one msgpack export record.
@@ -105,16 +102,43 @@ pub fn write_record<W: Write>(
     hash: &Hash,
     bytes: &[u8],
 ) -> Result<(), rmp::encode::ValueWriteError> {
+    write_map(
+        w,
+        &[
+            ("seq", Field::Uint(seq)),
+            ("prev", Field::Bin(prev)),
+            ("hash", Field::Bin(hash)),
+            ("bytes", Field::Bin(bytes)),
+        ],
+    )
+}
+
+/// One value of a map in the msgpack export framing.
+enum Field<'a> {
+    Uint(u64),
+    Bool(bool),
+    Bin(&'a [u8]),
+}
+
+/// Write `fields` as one msgpack map with string keys, in order.
+fn write_map<W: Write>(
+    w: &mut W,
+    fields: &[(&str, Field)],
+) -> Result<(), rmp::encode::ValueWriteError> {
     use rmp::encode as e;
-    e::write_map_len(w, 4)?;
-    e::write_str(w, "seq")?;
-    e::write_uint(w, seq)?;
-    e::write_str(w, "prev")?;
-    e::write_bin(w, prev)?;
-    e::write_str(w, "hash")?;
-    e::write_bin(w, hash)?;
-    e::write_str(w, "bytes")?;
-    e::write_bin(w, bytes)?;
+    e::write_map_len(w, fields.len() as u32)?;
+    for (key, value) in fields {
+        e::write_str(w, key)?;
+        match value {
+            Field::Uint(n) => {
+                e::write_uint(w, *n)?;
+            }
+            Field::Bool(b) => {
+                e::write_bool(w, *b).map_err(rmp::encode::ValueWriteError::InvalidDataWrite)?;
+            }
+            Field::Bin(bytes) => e::write_bin(w, bytes)?,
+        }
+    }
     Ok(())
 }
 

@@ -178,29 +178,33 @@ pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
+/// Whether the store directory `dir` exists: `false` when it does not, an error when the
+/// path is something other than a directory or cannot be read.
+fn dir_exists(dir: &Path) -> Result<bool, StoreError> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(true),
+        Ok(_) => Err(StoreError::NotAStore {
+            path: dir.to_path_buf(),
+            detail: "not a directory".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(StoreError::io(dir, e)),
+    }
+}
+
 /// Check `dir`, take its lock, and create the marker of a new store when `create` is set.
 /// Returns the held lock.
 pub fn prepare(dir: &Path, create: bool, key: Option<(&Path, &Key)>) -> Result<File, StoreError> {
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(StoreError::NotAStore {
+    if !dir_exists(dir)? {
+        if !create {
+            return Err(StoreError::NotFound {
                 path: dir.to_path_buf(),
-                detail: "not a directory".into(),
-            })
+            });
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if !create {
-                return Err(StoreError::NotFound {
-                    path: dir.to_path_buf(),
-                });
-            }
-            fs::create_dir_all(dir).map_err(io(dir))?;
-            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                sync_dir(parent)?;
-            }
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
         }
-        Err(e) => return Err(StoreError::io(dir, e)),
     }
     // Read-only checks first, so that a refused directory is not touched.
     let had_marker = check_entries(dir)?;
@@ -248,20 +252,10 @@ pub fn prepare_read_only(
     dir: &Path,
     key: Option<(&Path, &Key)>,
 ) -> Result<Option<File>, StoreError> {
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(StoreError::NotAStore {
-                path: dir.to_path_buf(),
-                detail: "not a directory".into(),
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(StoreError::NotFound {
-                path: dir.to_path_buf(),
-            })
-        }
-        Err(e) => return Err(StoreError::io(dir, e)),
+    if !dir_exists(dir)? {
+        return Err(StoreError::NotFound {
+            path: dir.to_path_buf(),
+        });
     }
     if !check_entries(dir)? {
         return Err(StoreError::NotAStore {

@@ -646,19 +646,7 @@ impl Store {
                 });
             }
             let hash = chain_hash(self.key.as_ref(), &prev, seq, &bytes);
-            envs.push(Envelope {
-                seq,
-                ts: ev.ts,
-                source: ev.source,
-                kind,
-                class,
-                schema: kind.current_schema(),
-                origin: ev.origin,
-                payload: ev.event.clone(),
-                after: ev.after,
-                prev,
-                hash,
-            });
+            envs.push(Envelope::chained(seq, class, ev.clone(), prev, hash));
             pending.push(Pending {
                 bytes,
                 hash,

@@ -272,14 +272,7 @@ impl Clock {
             // Trust no single reply with the first time since boot: a wrong one would be
             // believed for an hour. Two agreeing replies, `step_confirm_us` apart.
             if !self.agrees(now, m.offset_us) {
-                self.candidate = Some(Candidate {
-                    offset_us: m.offset_us,
-                    seen_mono: now,
-                });
-                self.next_poll_mono = now.saturating_add(self.cfg.step_confirm_us);
-                return Ok(SyncOutcome::StepPending {
-                    offset_us: m.offset_us,
-                });
+                return Ok(self.hold_step(now, m.offset_us));
             }
             self.apply(now, t4, m.offset_us);
             self.synced = true;
@@ -294,14 +287,7 @@ impl Clock {
                 self.next_poll_mono = now.saturating_add(self.cfg.poll_interval_us);
                 return Ok(SyncOutcome::Stepped { m, stratum });
             }
-            self.candidate = Some(Candidate {
-                offset_us: m.offset_us,
-                seen_mono: now,
-            });
-            self.next_poll_mono = now.saturating_add(self.cfg.step_confirm_us);
-            return Ok(SyncOutcome::StepPending {
-                offset_us: m.offset_us,
-            });
+            return Ok(self.hold_step(now, m.offset_us));
         }
         self.candidate = None;
         if let Some(last) = self.last_sync_mono {
@@ -317,6 +303,16 @@ impl Clock {
         self.apply(now, t4, m.offset_us);
         self.next_poll_mono = now.saturating_add(self.cfg.poll_interval_us);
         Ok(SyncOutcome::Adjusted { m, stratum })
+    }
+
+    /// Keep `offset_us` as the candidate step and ask again `step_confirm_us` later.
+    fn hold_step(&mut self, now: u64, offset_us: i64) -> SyncOutcome {
+        self.candidate = Some(Candidate {
+            offset_us,
+            seen_mono: now,
+        });
+        self.next_poll_mono = now.saturating_add(self.cfg.step_confirm_us);
+        SyncOutcome::StepPending { offset_us }
     }
 
     /// Whether `offset_us` agrees with the pending candidate (seen recently).

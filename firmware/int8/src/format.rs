@@ -218,6 +218,32 @@ pub struct PoolGeom {
     pub stride_w: u8,
 }
 
+impl ConvGeom {
+    /// A square `k`×`k` kernel with the same `stride` and `pad` on both axes.
+    pub const fn square(k: u8, stride: u8, pad: u8) -> Self {
+        ConvGeom {
+            kh: k,
+            kw: k,
+            stride_h: stride,
+            stride_w: stride,
+            pad_h: pad,
+            pad_w: pad,
+        }
+    }
+}
+
+impl PoolGeom {
+    /// A square `k`×`k` window with the same `stride` on both axes.
+    pub const fn square(k: u8, stride: u8) -> Self {
+        PoolGeom {
+            kh: k,
+            kw: k,
+            stride_h: stride,
+            stride_w: stride,
+        }
+    }
+}
+
 /// A layer's int8 weights, borrowed from the model bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Weights<'a> {
@@ -771,16 +797,7 @@ fn parse_layer<'a>(
                 .ok_or(bad("kernel, stride or channels do not fit the input"))?;
             let per_filter =
                 usize::from(g.kh) * usize::from(g.kw) * if kind == 1 { input.c } else { 1 };
-            let n_weights = usize::from(out_c) * per_filter;
-            let affine = parse_affine(
-                c,
-                layer,
-                flags,
-                out_c,
-                out_zero_point,
-                n_weights,
-                per_filter,
-            )?;
+            let affine = parse_affine(c, layer, flags, out_c, out_zero_point, per_filter)?;
             let l = if kind == 1 {
                 Layer::Conv2d(g, affine)
             } else {
@@ -820,16 +837,7 @@ fn parse_layer<'a>(
             if out_c == 0 {
                 return Err(bad("dense layer needs at least one output"));
             }
-            let n_weights = usize::from(out_c) * input.len();
-            let affine = parse_affine(
-                c,
-                layer,
-                flags,
-                out_c,
-                out_zero_point,
-                n_weights,
-                input.len(),
-            )?;
+            let affine = parse_affine(c, layer, flags, out_c, out_zero_point, input.len())?;
             Ok((
                 Layer::Dense(affine),
                 Shape {
@@ -851,9 +859,10 @@ fn parse_affine<'a>(
     flags: u8,
     out_c: u16,
     out_zero_point: i8,
-    n_weights: usize,
     terms: usize,
 ) -> Result<Affine<'a>, ModelError> {
+    // One weight per output channel and input term.
+    let n_weights = usize::from(out_c) * terms;
     let weights = if flags & FLAG_CODEBOOK != 0 {
         let at = c.pos;
         let bits = c.u8("codebook bits")?;

@@ -283,6 +283,27 @@ fn tap(o: usize, stride: u8, k: usize, pad: u8, size: usize) -> Option<usize> {
         .filter(|&i| i < size)
 }
 
+/// Call `f(ky, kx, iy, ix)` for each tap of the kernel `g` at output `(oy, ox)` that falls
+/// inside the input `s` (taps in the zero padding contribute nothing and are skipped).
+fn for_each_tap(
+    g: &ConvGeom,
+    s: Shape,
+    oy: usize,
+    ox: usize,
+    mut f: impl FnMut(usize, usize, usize, usize),
+) {
+    for ky in 0..usize::from(g.kh) {
+        let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
+            continue;
+        };
+        for kx in 0..usize::from(g.kw) {
+            if let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) {
+                f(ky, kx, iy, ix);
+            }
+        }
+    }
+}
+
 fn relu(v: f32, on: bool) -> f32 {
     if on {
         v.max(0.0)
@@ -300,43 +321,27 @@ fn run(layer: &F32Layer, x: &[f32], s: Shape, d: Shape) -> Vec<f32> {
                 for ox in 0..d.w {
                     for oc in 0..d.c {
                         let mut acc = a.bias[oc];
-                        for ky in 0..kh {
-                            let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
-                                continue;
-                            };
-                            for kx in 0..kw {
-                                let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
-                                    continue;
-                                };
-                                for c in 0..s.c {
-                                    acc += a.weights[((oc * kh + ky) * kw + kx) * s.c + c]
-                                        * x[(iy * s.w + ix) * s.c + c];
-                                }
+                        for_each_tap(g, s, oy, ox, |ky, kx, iy, ix| {
+                            for c in 0..s.c {
+                                acc += a.weights[((oc * kh + ky) * kw + kx) * s.c + c]
+                                    * x[(iy * s.w + ix) * s.c + c];
                             }
-                        }
+                        });
                         y[(oy * d.w + ox) * d.c + oc] = relu(acc, a.relu);
                     }
                 }
             }
         }
         F32Layer::DepthwiseConv2d(g, a) => {
-            let (kh, kw) = (usize::from(g.kh), usize::from(g.kw));
+            let kw = usize::from(g.kw);
             for oy in 0..d.h {
                 for ox in 0..d.w {
                     for c in 0..d.c {
                         let mut acc = a.bias[c];
-                        for ky in 0..kh {
-                            let Some(iy) = tap(oy, g.stride_h, ky, g.pad_h, s.h) else {
-                                continue;
-                            };
-                            for kx in 0..kw {
-                                let Some(ix) = tap(ox, g.stride_w, kx, g.pad_w, s.w) else {
-                                    continue;
-                                };
-                                acc += a.weights[(ky * kw + kx) * d.c + c]
-                                    * x[(iy * s.w + ix) * s.c + c];
-                            }
-                        }
+                        for_each_tap(g, s, oy, ox, |ky, kx, iy, ix| {
+                            acc +=
+                                a.weights[(ky * kw + kx) * d.c + c] * x[(iy * s.w + ix) * s.c + c];
+                        });
                         y[(oy * d.w + ox) * d.c + c] = relu(acc, a.relu);
                     }
                 }

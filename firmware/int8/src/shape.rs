@@ -66,14 +66,7 @@ mod tests {
     #[test]
     fn same_padding_keeps_the_size_and_stride_halves_it() {
         let input = Shape { h: 24, w: 32, c: 1 };
-        let g = ConvGeom {
-            kh: 3,
-            kw: 3,
-            stride_h: 1,
-            stride_w: 1,
-            pad_h: 1,
-            pad_w: 1,
-        };
+        let g = ConvGeom::square(3, 1, 1);
         assert_eq!(conv_out(input, 8, g), Some(Shape { h: 24, w: 32, c: 8 }));
         let g2 = ConvGeom {
             stride_h: 2,
@@ -81,12 +74,7 @@ mod tests {
             ..g
         };
         assert_eq!(conv_out(input, 8, g2), Some(Shape { h: 12, w: 16, c: 8 }));
-        let p = PoolGeom {
-            kh: 2,
-            kw: 2,
-            stride_h: 2,
-            stride_w: 2,
-        };
+        let p = PoolGeom::square(2, 2);
         assert_eq!(pool_out(input, p), Some(Shape { h: 12, w: 16, c: 1 }));
         assert_eq!(pool_out(Shape { h: 1, w: 5, c: 1 }, p), None);
     }

@@ -26,6 +26,11 @@ fn nib(vals: &[i16]) -> u16 {
         .fold(0u16, |w, (i, &v)| w | (((v as u16) & 0xF) << (4 * i)))
 }
 
+/// The four 4-bit values `f(first)..f(first + 3)` packed into one word, lowest nibble first.
+fn nib4(f: fn(usize) -> i16, first: usize) -> u16 {
+    nib(&[f(first), f(first + 1), f(first + 2), f(first + 3)])
+}
+
 fn occ_row(i: usize) -> i16 {
     (i as i16 % 7) - 3
 }
@@ -67,32 +72,12 @@ fn eeprom() -> [u16; EEPROM_WORDS] {
     ee[16] = 0x4000 | (2 << 8) | (1 << 4); // αPTAT code 4; occ row scale 2, col 1, rem 0
     ee[17] = (-60i16) as u16; // offset average
     for i in 0..6 {
-        ee[18 + i] = nib(&[
-            occ_row(4 * i),
-            occ_row(4 * i + 1),
-            occ_row(4 * i + 2),
-            occ_row(4 * i + 3),
-        ]);
-        ee[34 + i] = nib(&[
-            acc_row(4 * i),
-            acc_row(4 * i + 1),
-            acc_row(4 * i + 2),
-            acc_row(4 * i + 3),
-        ]);
+        ee[18 + i] = nib4(occ_row, 4 * i);
+        ee[34 + i] = nib4(acc_row, 4 * i);
     }
     for j in 0..8 {
-        ee[24 + j] = nib(&[
-            occ_col(4 * j),
-            occ_col(4 * j + 1),
-            occ_col(4 * j + 2),
-            occ_col(4 * j + 3),
-        ]);
-        ee[40 + j] = nib(&[
-            acc_col(4 * j),
-            acc_col(4 * j + 1),
-            acc_col(4 * j + 2),
-            acc_col(4 * j + 3),
-        ]);
+        ee[24 + j] = nib4(occ_col, 4 * j);
+        ee[40 + j] = nib4(acc_col, 4 * j);
     }
     ee[32] = (7 << 12) | (3 << 8) | (2 << 4) | 1; // α scale 30+7, acc row 3, col 2, rem 1
     ee[33] = 16000; // α reference

@@ -68,14 +68,7 @@ pub fn handmade_f32() -> F32Model {
         }],
         layers: vec![
             F32Layer::Conv2d(
-                ConvGeom {
-                    kh: 1,
-                    kw: 1,
-                    stride_h: 1,
-                    stride_w: 1,
-                    pad_h: 0,
-                    pad_w: 0,
-                },
+                ConvGeom::square(1, 1, 0),
                 F32Affine {
                     out_c: ramps,
                     relu: true,
@@ -83,12 +76,7 @@ pub fn handmade_f32() -> F32Model {
                     bias,
                 },
             ),
-            F32Layer::AvgPool(PoolGeom {
-                kh: 4,
-                kw: 4,
-                stride_h: 4,
-                stride_w: 4,
-            }),
+            F32Layer::AvgPool(PoolGeom::square(4, 4)),
             F32Layer::MaxPool(PoolGeom {
                 kh: 6,
                 kw: 8,

@@ -22,20 +22,8 @@ fn cnn(seed: u64) -> F32Model {
             .collect(),
         bias: (0..out_c).map(|_| rng.normal() * 0.1).collect(),
     };
-    let g3 = ConvGeom {
-        kh: 3,
-        kw: 3,
-        stride_h: 1,
-        stride_w: 1,
-        pad_h: 1,
-        pad_w: 1,
-    };
-    let p2 = PoolGeom {
-        kh: 2,
-        kw: 2,
-        stride_h: 2,
-        stride_w: 2,
-    };
+    let g3 = ConvGeom::square(3, 1, 1);
+    let p2 = PoolGeom::square(2, 2);
     F32Model {
         input_h: 24,
         input_w: 32,
@@ -58,24 +46,9 @@ fn cnn(seed: u64) -> F32Model {
             F32Layer::Conv2d(g3, affine(6, 6 * 9 * 2, 18, true)),
             F32Layer::MaxPool(p2),
             F32Layer::DepthwiseConv2d(g3, affine(6, 9 * 6, 9, true)),
-            F32Layer::Conv2d(
-                ConvGeom {
-                    kh: 1,
-                    kw: 1,
-                    stride_h: 1,
-                    stride_w: 1,
-                    pad_h: 0,
-                    pad_w: 0,
-                },
-                affine(8, 8 * 6, 6, true),
-            ),
+            F32Layer::Conv2d(ConvGeom::square(1, 1, 0), affine(8, 8 * 6, 6, true)),
             F32Layer::MaxPool(p2),
-            F32Layer::AvgPool(PoolGeom {
-                kh: 2,
-                kw: 2,
-                stride_h: 2,
-                stride_w: 2,
-            }),
+            F32Layer::AvgPool(PoolGeom::square(2, 2)),
             F32Layer::Dense(affine(3, 3 * 3 * 4 * 8, 96, false)),
         ],
     }

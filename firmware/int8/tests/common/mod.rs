@@ -61,41 +61,15 @@ fn affine(
 /// A 24×32 CNN exercising every layer kind: conv (pad, stride), depthwise, pools, dense.
 pub fn random_model(seed: u64, codebook: Option<u8>) -> QuantModel {
     let mut rng = Rng(seed);
-    let g3 = ConvGeom {
-        kh: 3,
-        kw: 3,
-        stride_h: 1,
-        stride_w: 1,
-        pad_h: 1,
-        pad_w: 1,
-    };
-    let g_s2 = ConvGeom {
-        kh: 3,
-        kw: 3,
-        stride_h: 2,
-        stride_w: 2,
-        pad_h: 1,
-        pad_w: 1,
-    };
-    let p2 = PoolGeom {
-        kh: 2,
-        kw: 2,
-        stride_h: 2,
-        stride_w: 2,
-    };
+    let g3 = ConvGeom::square(3, 1, 1);
+    let g_s2 = ConvGeom::square(3, 2, 1);
+    let p2 = PoolGeom::square(2, 2);
     let layers = vec![
         QLayer::Conv2d(g3, affine(&mut rng, 4, 4 * 9 * 2, true, true, codebook)),
         QLayer::MaxPool(p2),
         QLayer::DepthwiseConv2d(g_s2, affine(&mut rng, 4, 4 * 9, true, false, None)),
         QLayer::Conv2d(
-            ConvGeom {
-                kh: 1,
-                kw: 1,
-                stride_h: 1,
-                stride_w: 1,
-                pad_h: 0,
-                pad_w: 0,
-            },
+            ConvGeom::square(1, 1, 0),
             affine(&mut rng, 6, 6 * 4, true, false, None),
         ),
         QLayer::AvgPool(PoolGeom {
