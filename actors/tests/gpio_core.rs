@@ -1,11 +1,6 @@
 //! Given/when/then tests of the GPIO core: rules → OutputChanged/PwmChanged + pin commands.
 
-use std::time::Duration;
-
-use vigil_actors::gpio::{
-    EdgeMode, GpioCommand, GpioCore, GpioPlan, GpioSettings, PinRole, PinSpec, Pull, RuleAction,
-    RuleSpec,
-};
+use vigil_actors::gpio::{GpioCommand, GpioCore, GpioPlan};
 use vigil_actors::{Core, Intent};
 use vigil_events::kinds::{
     Detection, Edge, GpioEdge, OutputChanged, PwmChanged, ThermalClass, WindowClosed,
@@ -15,91 +10,61 @@ use vigil_events::{DataClass, Envelope, Event, EventKind, NewEvent, Source, UtcM
 const T0: i64 = 1_780_286_400_000_000;
 const SEC: i64 = 1_000_000;
 
+const GPIO: &str = r#"
+[[gpio.input]]
+name = "button"
+pin = 17
+pull = "up"
+edge = "falling"
+debounce_ms = 20
+
+[[gpio.output]]
+name = "led"
+pin = 27
+
+[[gpio.output]]
+name = "relay"
+pin = "board:16"
+initial = "high"
+
+[[gpio.pwm]]
+name = "fan"
+pin = 18
+frequency_hz = 100
+duty = 0
+
+[[gpio.rule]]
+name = "person-led"
+on = "Detection"
+match = { class = "person" }
+set = "led"
+level = "high"
+for = "5s"
+
+[[gpio.rule]]
+name = "window-led"
+on = "WindowOpened"
+set = "led"
+level = "high"
+
+[[gpio.rule]]
+name = "night-relay"
+on = "WindowClosed"
+set = "relay"
+level = "low"
+
+[[gpio.rule]]
+name = "button-fan"
+on = "GpioEdge"
+match = { name = "button", edge = "falling" }
+set = "fan"
+duty = 40
+for = "60s"
+"#;
+
 fn plan() -> GpioPlan {
-    let pin = |name: &str, pin: &str, role| PinSpec {
-        name: name.into(),
-        pin: pin.into(),
-        role,
-    };
-    let rule =
-        |name: &str, on: &str, when: &[(&str, &str)], action, hold_s: Option<u64>| RuleSpec {
-            name: name.into(),
-            on: on.into(),
-            when: when
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            action,
-            hold: hold_s.map(Duration::from_secs),
-        };
-    GpioPlan::new(&GpioSettings {
-        pins: vec![
-            pin(
-                "button",
-                "17",
-                PinRole::Input {
-                    pull: Pull::Up,
-                    edge: EdgeMode::Falling,
-                    debounce: Duration::from_millis(20),
-                },
-            ),
-            pin("led", "27", PinRole::Output { rest_high: false }),
-            pin("relay", "board:16", PinRole::Output { rest_high: true }),
-            pin(
-                "fan",
-                "18",
-                PinRole::Pwm {
-                    frequency_hz: 100.0,
-                    duty_percent: 0.0,
-                },
-            ),
-        ],
-        rules: vec![
-            rule(
-                "person-led",
-                "Detection",
-                &[("class", "person")],
-                RuleAction::Level {
-                    output: "led".into(),
-                    high: true,
-                },
-                Some(5),
-            ),
-            rule(
-                "window-led",
-                "WindowOpened",
-                &[],
-                RuleAction::Level {
-                    output: "led".into(),
-                    high: true,
-                },
-                None,
-            ),
-            rule(
-                "night-relay",
-                "WindowClosed",
-                &[],
-                RuleAction::Level {
-                    output: "relay".into(),
-                    high: false,
-                },
-                None,
-            ),
-            rule(
-                "button-fan",
-                "GpioEdge",
-                &[("name", "button"), ("edge", "falling")],
-                RuleAction::Pwm {
-                    output: "fan".into(),
-                    frequency_hz: None,
-                    duty_percent: 40.0,
-                },
-                Some(60),
-            ),
-        ],
-        ..GpioSettings::default()
-    })
-    .expect("valid plan")
+    let cfg = vigil_config::Config::parse(GPIO, "gpio_core.toml").expect("valid config");
+    GpioPlan::from_config(&cfg.gpio).expect("valid plan")
 }
 
 fn env(ts: UtcMicros, source: Source, ev: impl Into<Event>) -> Envelope {
