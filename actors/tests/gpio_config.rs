@@ -181,29 +181,12 @@ fn pull_and_edge_words_parse() {
 const STATION_GPIO: &str = r#"
 [gpio]
 backend = "sim"
-
-[[gpio.input]]
-name = "button"
-pin = "board:11"
-debounce_ms = 20
-
-[[gpio.output]]
-name = "led"
-pin = 27
-
-[[gpio.pwm]]
-name = "fan"
-pin = "bcm:18"
-frequency_hz = 25000
-duty = 0
-
-[[gpio.rule]]
-name = "person-light"
-on = "Detection"
-match = { class = "person" }
-set = "led"
-level = "high"
-for = "5s"
+input = [{ name = "button", pin = "board:11", debounce_ms = 20 }]
+output = [{ name = "led", pin = 27 }]
+pwm = [{ name = "fan", pin = "bcm:18", frequency_hz = 25000, duty = 0 }]
+rule = [
+    { name = "person-light", on = "Detection", match = { class = "person" }, set = "led", level = "high", for = "5s" },
+]
 "#;
 
 #[test]
@@ -240,7 +223,7 @@ fn a_validated_config_resolves_to_the_plan_without_being_parsed_again() {
 #[test]
 fn a_validated_rule_on_the_actors_own_decisions_is_still_refused() {
     let text = STATION_GPIO.replace(
-        "on = \"Detection\"\nmatch = { class = \"person\" }",
+        "on = \"Detection\", match = { class = \"person\" }",
         "on = \"OutputChanged\"",
     );
     let cfg = vigil_config::Config::parse(&text, "test.toml").expect("config");

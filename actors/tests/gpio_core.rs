@@ -11,60 +11,34 @@ const T0: i64 = 1_780_286_400_000_000;
 const SEC: i64 = 1_000_000;
 
 const GPIO: &str = r#"
-[[gpio.input]]
-name = "button"
-pin = 17
-pull = "up"
-edge = "falling"
-debounce_ms = 20
-
-[[gpio.output]]
-name = "led"
-pin = 27
-
-[[gpio.output]]
-name = "relay"
-pin = "board:16"
-initial = "high"
-
-[[gpio.pwm]]
-name = "fan"
-pin = 18
-frequency_hz = 100
-duty = 0
-
-[[gpio.rule]]
-name = "person-led"
-on = "Detection"
-match = { class = "person" }
-set = "led"
-level = "high"
-for = "5s"
-
-[[gpio.rule]]
-name = "window-led"
-on = "WindowOpened"
-set = "led"
-level = "high"
-
-[[gpio.rule]]
-name = "night-relay"
-on = "WindowClosed"
-set = "relay"
-level = "low"
-
-[[gpio.rule]]
-name = "button-fan"
-on = "GpioEdge"
-match = { name = "button", edge = "falling" }
-set = "fan"
-duty = 40
-for = "60s"
+[gpio]
+input = [{ name = "button", pin = 17, pull = "up", edge = "falling", debounce_ms = 20 }]
+output = [
+    { name = "led", pin = 27 },
+    { name = "relay", pin = "board:16", initial = "high" },
+]
+pwm = [{ name = "fan", pin = 18, frequency_hz = 100, duty = 0 }]
+rule = [
+    { name = "person-led", on = "Detection", match = { class = "person" }, set = "led", level = "high", for = "5s" },
+    { name = "window-led", on = "WindowOpened", set = "led", level = "high" },
+    { name = "night-relay", on = "WindowClosed", set = "relay", level = "low" },
+    { name = "button-fan", on = "GpioEdge", match = { name = "button", edge = "falling" }, set = "fan", duty = 40, for = "60s" },
+]
 "#;
 
 fn plan() -> GpioPlan {
     let cfg = vigil_config::Config::parse(GPIO, "gpio_core.toml").expect("valid config");
     GpioPlan::from_config(&cfg.gpio).expect("valid plan")
+}
+
+/// The button (BCM 17) reporting `edge` at T0.
+fn button(edge: Edge) -> GpioEdge {
+    GpioEdge {
+        name: "button".into(),
+        pin: 17,
+        edge,
+        at_us: T0,
+    }
 }
 
 fn env(ts: UtcMicros, source: Source, ev: impl Into<Event>) -> Envelope {
@@ -191,12 +165,7 @@ fn window_closed_drops_the_relay_for_good() {
 #[test]
 fn a_button_edge_sets_the_fan_pwm_once() {
     let mut c = GpioCore::new(&plan());
-    let edge = GpioEdge {
-        name: "button".into(),
-        pin: 17,
-        edge: Edge::Falling,
-        at_us: T0,
-    };
+    let edge = button(Edge::Falling);
     let out = c.on_event(&env(T0 + 20_000, Source::Gpio, edge.clone()));
     assert_eq!(
         out,
@@ -220,12 +189,7 @@ fn a_button_edge_sets_the_fan_pwm_once() {
         ]
     );
     assert!(c.on_event(&env(T0 + 40_000, Source::Gpio, edge)).is_empty());
-    let rising = GpioEdge {
-        name: "button".into(),
-        pin: 17,
-        edge: Edge::Rising,
-        at_us: T0,
-    };
+    let rising = button(Edge::Rising);
     let mut fresh = GpioCore::new(&plan());
     assert!(fresh.on_event(&env(T0, Source::Gpio, rising)).is_empty());
 }
@@ -244,12 +208,7 @@ fn the_core_declares_its_decisions() {
 #[test]
 fn a_pwm_hold_returns_to_the_previous_duty_and_keeps_the_frequency() {
     let mut c = GpioCore::new(&plan());
-    let edge = GpioEdge {
-        name: "button".into(),
-        pin: 17,
-        edge: Edge::Falling,
-        at_us: T0,
-    };
+    let edge = button(Edge::Falling);
     c.on_event(&env(T0, Source::Gpio, edge));
     assert_eq!(c.pwm("fan"), Some((100.0, 40.0)));
     let out = c.on_tick(T0 + 60 * SEC);

@@ -58,6 +58,20 @@ pub fn pwm_in_range(frequency_hz: f64, duty_percent: f64) -> bool {
         && (0.0..=100.0).contains(&duty_percent)
 }
 
+/// [`PinError::PwmRange`] for `pin` unless the setting is [`pwm_in_range`]; what every
+/// backend and the performer check before running PWM.
+pub fn check_pwm(pin: u8, frequency_hz: f64, duty_percent: f64) -> Result<(), PinError> {
+    if pwm_in_range(frequency_hz, duty_percent) {
+        Ok(())
+    } else {
+        Err(PinError::PwmRange {
+            pin,
+            frequency_hz,
+            duty_percent,
+        })
+    }
+}
+
 /// A GPIO backend: real (rppal) or simulated.
 pub trait PinBackend: Send + 'static {
     /// Short description for logs (`rppal`, `simulated`).
@@ -76,7 +90,7 @@ pub trait PinBackend: Send + 'static {
     /// Drive an output (stops PWM on it).
     fn write(&mut self, pin: u8, high: bool) -> Result<(), PinError>;
 
-    /// Run PWM on an output. Backends refuse values outside [`pwm_in_range`].
+    /// Run PWM on an output. Backends refuse values outside [`pwm_in_range`] ([`check_pwm`]).
     fn set_pwm(&mut self, pin: u8, frequency_hz: f64, duty_percent: f64) -> Result<(), PinError>;
 
     /// Stop PWM, make `pin` an input without bias (the safe state) and forget it.
