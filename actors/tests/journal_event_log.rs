@@ -36,21 +36,12 @@ impl EventLog for MemoryLog {
         let mut out = Vec::new();
         for ev in batch {
             let seq = events.len() as u64 + 1;
-            let kind = ev.kind();
-            let class = policy.class_for(kind);
+            let class = policy.class_for(ev.kind());
             let hash = chain_hash(None, &prev, seq, &ev.encode(seq, class));
             let env = Envelope {
-                seq,
-                ts: ev.ts,
-                source: ev.source,
-                kind,
-                class,
-                schema: kind.current_schema(),
-                origin: ev.origin,
-                payload: ev.event.clone(),
-                after: ev.after,
                 prev,
                 hash,
+                ..Envelope::unchained(seq, class, ev.clone())
             };
             prev = hash;
             events.push(env.clone());
