@@ -151,6 +151,18 @@ fn pin_backend(g: &GpioConfig) -> Result<Box<dyn PinBackend>, StationError> {
     }
 }
 
+/// Start the clock actor (no hardware: it records the station's time sources). Call it
+/// inside a running actix system.
+pub fn spawn_clock(journal: &Addr<Journal>, clock: StationClock) -> Addr<Shell<ClockCore>> {
+    Shell::new(
+        ClockCore::new(),
+        NoHardware::default(),
+        journal.clone(),
+        clock,
+    )
+    .spawn()
+}
+
 /// Start every actor of the station. Hardware is checked here, before anything is recorded:
 /// a camera or pin that cannot be set up is an error the operator fixes.
 pub fn spawn_actors(
@@ -172,13 +184,7 @@ pub fn spawn_actors(
     let gpio_performer = GpioPerformer::new(pin_backend(&cfg.gpio)?, &plan)
         .map_err(|e| StationError::Gpio(e.to_string()))?;
 
-    let clock_actor = Shell::new(
-        ClockCore::new(),
-        NoHardware::default(),
-        journal.clone(),
-        clock,
-    )
-    .spawn();
+    let clock_actor = spawn_clock(journal, clock);
     let camera_actor = Shell::new(
         configured_camera(),
         camera_performer,

@@ -1,89 +1,59 @@
-//! Validation of the `[gpio]` section: what is accepted and every refusal.
+//! The `[gpio]` section as the actor sees it: what a validated config resolves to, every
+//! refusal of the same bad input (the config's, with the pin or field named), and the checks
+//! that are the actor's own.
 
 use std::time::Duration;
 
-use vigil_actors::gpio::{
-    EdgeMode, GpioConfigError, GpioPlan, GpioSettings, PinRefError, PinRole, PinSpec, Pull,
-    RuleAction, RuleSpec,
-};
+use vigil_actors::gpio::{EdgeMode, GpioConfigError, GpioPlan, PinRole, Pull, RuleAction};
 use vigil_events::EventKind;
 
-fn button(pin: &str) -> PinSpec {
-    PinSpec {
-        name: "button".into(),
-        pin: pin.into(),
-        role: PinRole::Input {
-            pull: Pull::Up,
-            edge: EdgeMode::Falling,
-            debounce: Duration::from_millis(20),
-        },
-    }
+fn button(pin: &str) -> String {
+    format!("[[gpio.input]]\nname = \"button\"\npin = {pin}\npull = \"up\"\nedge = \"falling\"\ndebounce_ms = 20\n")
 }
 
-fn led(pin: &str) -> PinSpec {
-    PinSpec {
-        name: "led".into(),
-        pin: pin.into(),
-        role: PinRole::Output { rest_high: false },
-    }
+fn led(pin: &str) -> String {
+    format!("[[gpio.output]]\nname = \"led\"\npin = {pin}\n")
 }
 
-fn fan(pin: &str) -> PinSpec {
-    PinSpec {
-        name: "fan".into(),
-        pin: pin.into(),
-        role: PinRole::Pwm {
-            frequency_hz: 100.0,
-            duty_percent: 0.0,
-        },
-    }
+fn fan(pin: &str) -> String {
+    format!("[[gpio.pwm]]\nname = \"fan\"\npin = {pin}\nfrequency_hz = 100\nduty = 0\n")
 }
 
-fn rule(on: &str, when: &[(&str, &str)], action: RuleAction) -> RuleSpec {
-    RuleSpec {
-        name: "r".into(),
-        on: on.into(),
-        when: when
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect(),
-        action,
-        hold: Some(Duration::from_secs(5)),
-    }
+/// A rule named after its kind; `then` is the rule's match and action lines.
+fn rule(on: &str, then: &str) -> String {
+    format!("[[gpio.rule]]\nname = \"r-{on}\"\non = \"{on}\"\n{then}for = \"5s\"\n")
 }
 
-fn led_on() -> RuleAction {
-    RuleAction::Level {
-        output: "led".into(),
-        high: true,
-    }
+const LED_ON: &str = "set = \"led\"\nlevel = \"high\"\n";
+
+/// The section's text resolved as the station does: validated config, then plan.
+fn plan(parts: &[String]) -> Result<GpioPlan, GpioConfigError> {
+    let cfg = vigil_config::Config::parse(&parts.concat(), "test.toml").expect("valid config");
+    GpioPlan::from_config(&cfg.gpio)
 }
 
-fn plan(pins: Vec<PinSpec>, rules: Vec<RuleSpec>) -> Result<GpioPlan, GpioConfigError> {
-    GpioPlan::new(&GpioSettings {
-        pins,
-        rules,
-        ..GpioSettings::default()
-    })
+/// What the config says about a section it refuses.
+fn refused(parts: &[String]) -> String {
+    vigil_config::Config::parse(&parts.concat(), "test.toml")
+        .expect_err("refused")
+        .to_string()
 }
 
 #[test]
 fn a_sound_section_resolves_board_pins_to_bcm() {
-    let p = plan(
-        vec![button("board:11"), led("27"), fan("bcm:18")],
-        vec![
-            rule("Detection", &[("class", "person")], led_on()),
-            rule(
-                "WindowClosed",
-                &[],
-                RuleAction::Pwm {
-                    output: "fan".into(),
-                    frequency_hz: Some(25.0),
-                    duty_percent: 100.0,
-                },
-            ),
-        ],
-    )
+    let p = plan(&[
+        button("\"board:11\""),
+        led("27"),
+        fan("\"bcm:18\""),
+        rule(
+            "Detection",
+            &format!("match = {{ class = \"person\" }}\n{LED_ON}"),
+        ),
+        rule(
+            "WindowClosed",
+            "set = \"fan\"\nfrequency_hz = 250\nduty = 100\n",
+        ),
+    ])
     .expect("valid");
     assert_eq!(
         p.pins.iter().map(|p| p.bcm).collect::<Vec<_>>(),
@@ -94,111 +64,110 @@ fn a_sound_section_resolves_board_pins_to_bcm() {
 
 #[test]
 fn a_pin_used_twice_is_refused_even_when_named_differently() {
-    let err = plan(vec![button("17"), led("board:11")], vec![]).expect_err("twice");
+    let err = refused(&[button("17"), led("\"board:11\"")]);
     assert_eq!(
         err,
-        GpioConfigError::PinUsedTwice {
-            pin: 17,
-            first: "button".into(),
-            second: "led".into()
-        }
+        "test.toml:9:7: BCM 17 (board:11) is already used by input \"button\" (line 3)"
     );
 }
 
 #[test]
 fn power_ground_and_unknown_pins_are_refused() {
-    let err = plan(vec![led("board:1")], vec![]).expect_err("3v3");
-    assert!(matches!(
-        err,
-        GpioConfigError::Pin {
-            source: PinRefError::Power { what: "3V3", .. },
-            ..
-        }
-    ));
-    let err = plan(vec![led("board:39")], vec![]).expect_err("gnd");
-    assert!(err.to_string().contains("GND"), "{err}");
-    let err = plan(vec![led("99")], vec![]).expect_err("unknown");
-    assert!(err.to_string().contains("unknown pin `99`"), "{err}");
+    let err = refused(&[led("\"board:1\"")]);
+    assert!(
+        err.contains("board:1 is a 3.3 V power pin, not a GPIO"),
+        "{err}"
+    );
+    let err = refused(&[led("\"board:39\"")]);
+    assert!(
+        err.contains("board:39 is a ground pin, not a GPIO"),
+        "{err}"
+    );
+    let err = refused(&[led("99")]);
+    assert!(
+        err.contains("unknown pin: BCM 99 is not on the 40-pin header"),
+        "{err}"
+    );
 }
 
 #[test]
 fn rules_naming_unknown_kinds_fields_or_outputs_are_refused() {
-    let err = plan(vec![led("27")], vec![rule("Detected", &[], led_on())]).expect_err("kind");
+    let err = refused(&[led("27"), rule("Detected", LED_ON)]);
+    assert!(err.contains("unknown event kind `Detected`"), "{err}");
+    let err = refused(&[
+        led("27"),
+        rule(
+            "Detection",
+            &format!("match = {{ klass = \"person\" }}\n{LED_ON}"),
+        ),
+    ]);
+    assert!(err.contains("klass") && err.contains("class"), "{err}");
+    let err = refused(&[button("17"), rule("Detection", LED_ON)]);
     assert!(
-        err.to_string().contains("unknown event kind `Detected`"),
+        err.contains("rule sets \"led\", which is not a declared gpio output or pwm pin"),
         "{err}"
     );
-    let err = plan(
-        vec![led("27")],
-        vec![rule("Detection", &[("klass", "person")], led_on())],
-    )
-    .expect_err("field");
-    assert!(
-        err.to_string().contains("no field `klass`") && err.to_string().contains("class"),
-        "{err}"
-    );
-    let err = plan(vec![button("17")], vec![rule("Detection", &[], led_on())]).expect_err("output");
-    assert!(
-        matches!(err, GpioConfigError::UnknownOutput { .. }),
-        "{err}"
-    );
-    let err = plan(vec![led("27")], vec![rule("OutputChanged", &[], led_on())]).expect_err("loop");
+    let err = plan(&[led("27"), rule("OutputChanged", LED_ON)]).expect_err("loop");
     assert!(matches!(err, GpioConfigError::Feedback { .. }), "{err}");
 }
 
 #[test]
 fn rules_driving_the_wrong_kind_of_pin_are_refused() {
-    let pwm = RuleAction::Pwm {
-        output: "led".into(),
-        frequency_hz: None,
-        duty_percent: 10.0,
-    };
-    let err = plan(vec![led("27")], vec![rule("WindowClosed", &[], pwm)]).expect_err("pwm on led");
-    assert!(err.to_string().contains("not a pwm output"), "{err}");
-    let set_fan = RuleAction::Level {
-        output: "fan".into(),
-        high: true,
-    };
-    let err =
-        plan(vec![fan("18")], vec![rule("WindowClosed", &[], set_fan)]).expect_err("set on fan");
-    assert!(err.to_string().contains("not an output"), "{err}");
+    let err = refused(&[
+        led("27"),
+        rule("WindowClosed", "set = \"led\"\nduty = 10\n"),
+    ]);
+    assert!(
+        err.contains("\"led\" is an output: set `level`, not `duty`"),
+        "{err}"
+    );
+    let err = refused(&[
+        fan("18"),
+        rule("WindowClosed", "set = \"fan\"\nlevel = \"high\"\n"),
+    ]);
+    assert!(
+        err.contains("\"fan\" is a pwm pin: set `duty` (0–100), not `level`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn pwm_duty_outside_0_to_100_percent_is_refused() {
-    for (duty, freq) in [
-        (-0.5, None),
-        (100.5, None),
-        (f64::NAN, None),
-        (50.0, Some(-1.0)),
+    for (act, said) in [
+        (
+            "duty = -0.5\n",
+            "10:8: duty -0.5 % is out of range, expected 0 to 100",
+        ),
+        (
+            "duty = 100.5\n",
+            "10:8: duty 100.5 % is out of range, expected 0 to 100",
+        ),
+        (
+            "duty = nan\n",
+            "10:8: duty NaN % is out of range, expected 0 to 100",
+        ),
+        (
+            "duty = 50\nfrequency_hz = -1\n",
+            "11:16: -1 is out of range, expected a number from 0.1 to 1000000",
+        ),
     ] {
-        let act = RuleAction::Pwm {
-            output: "fan".into(),
-            frequency_hz: freq,
-            duty_percent: duty,
-        };
-        let err = plan(vec![fan("18")], vec![rule("WindowOpened", &[], act)]).expect_err("duty");
-        assert!(matches!(err, GpioConfigError::PwmRange { .. }), "{err}");
+        let err = refused(&[
+            fan("18"),
+            rule("WindowOpened", &format!("set = \"fan\"\n{act}")),
+        ]);
+        assert_eq!(err, format!("test.toml:{said}"), "{act}");
     }
-    let mut f = fan("18");
-    f.role = PinRole::Pwm {
-        frequency_hz: 0.0,
-        duty_percent: 50.0,
-    };
-    assert!(matches!(
-        plan(vec![f], vec![]),
-        Err(GpioConfigError::PwmRange { .. })
-    ));
+    let f = "[[gpio.pwm]]\nname = \"fan\"\npin = 18\nfrequency_hz = 0\nduty = 50\n";
+    assert_eq!(
+        refused(&[f.to_string()]),
+        "test.toml:4:16: 0 is out of range, expected a number from 0.1 to 1000000"
+    );
 }
 
 #[test]
 fn a_poll_interval_not_below_the_debounce_is_refused() {
-    let err = GpioPlan::new(&GpioSettings {
-        pins: vec![button("17")],
-        rules: vec![],
-        poll_interval: Duration::from_millis(20),
-    })
-    .expect_err("poll too slow");
+    let input = "[[gpio.input]]\nname = \"button\"\npin = 17\ndebounce_ms = 2\n".to_string();
+    let err = plan(&[input]).expect_err("poll too slow");
     assert!(matches!(err, GpioConfigError::PollInterval { .. }), "{err}");
 }
 
@@ -212,29 +181,12 @@ fn pull_and_edge_words_parse() {
 const STATION_GPIO: &str = r#"
 [gpio]
 backend = "sim"
-
-[[gpio.input]]
-name = "button"
-pin = "board:11"
-debounce_ms = 20
-
-[[gpio.output]]
-name = "led"
-pin = 27
-
-[[gpio.pwm]]
-name = "fan"
-pin = "bcm:18"
-frequency_hz = 25000
-duty = 0
-
-[[gpio.rule]]
-name = "person-light"
-on = "Detection"
-match = { class = "person" }
-set = "led"
-level = "high"
-for = "5s"
+input = [{ name = "button", pin = "board:11", debounce_ms = 20 }]
+output = [{ name = "led", pin = 27 }]
+pwm = [{ name = "fan", pin = "bcm:18", frequency_hz = 25000, duty = 0 }]
+rule = [
+    { name = "person-light", on = "Detection", match = { class = "person" }, set = "led", level = "high", for = "5s" },
+]
 "#;
 
 #[test]
@@ -266,45 +218,12 @@ fn a_validated_config_resolves_to_the_plan_without_being_parsed_again() {
         }
     );
     assert_eq!(plan.rules[0].hold, Some(Duration::from_secs(5)));
-    // The same section in plain words resolves to the same plan.
-    let words = GpioPlan::new(&GpioSettings {
-        pins: vec![
-            PinSpec {
-                name: "button".into(),
-                pin: "board:11".into(),
-                role: plan.pins[0].role.clone(),
-            },
-            PinSpec {
-                name: "led".into(),
-                pin: "27".into(),
-                role: PinRole::Output { rest_high: false },
-            },
-            PinSpec {
-                name: "fan".into(),
-                pin: "bcm:18".into(),
-                role: PinRole::Pwm {
-                    frequency_hz: 25_000.0,
-                    duty_percent: 0.0,
-                },
-            },
-        ],
-        rules: vec![RuleSpec {
-            name: "person-light".into(),
-            on: "Detection".into(),
-            when: vec![("class".into(), "person".into())],
-            action: plan.rules[0].action.clone(),
-            hold: Some(Duration::from_secs(5)),
-        }],
-        ..GpioSettings::default()
-    })
-    .expect("plan from words");
-    assert_eq!(words, plan);
 }
 
 #[test]
 fn a_validated_rule_on_the_actors_own_decisions_is_still_refused() {
     let text = STATION_GPIO.replace(
-        "on = \"Detection\"\nmatch = { class = \"person\" }",
+        "on = \"Detection\", match = { class = \"person\" }",
         "on = \"OutputChanged\"",
     );
     let cfg = vigil_config::Config::parse(&text, "test.toml").expect("config");

@@ -1,11 +1,6 @@
 //! Given/when/then tests of the GPIO core: rules → OutputChanged/PwmChanged + pin commands.
 
-use std::time::Duration;
-
-use vigil_actors::gpio::{
-    EdgeMode, GpioCommand, GpioCore, GpioPlan, GpioSettings, PinRole, PinSpec, Pull, RuleAction,
-    RuleSpec,
-};
+use vigil_actors::gpio::{GpioCommand, GpioCore, GpioPlan};
 use vigil_actors::{Core, Intent};
 use vigil_events::kinds::{
     Detection, Edge, GpioEdge, OutputChanged, PwmChanged, ThermalClass, WindowClosed,
@@ -15,91 +10,35 @@ use vigil_events::{DataClass, Envelope, Event, EventKind, NewEvent, Source, UtcM
 const T0: i64 = 1_780_286_400_000_000;
 const SEC: i64 = 1_000_000;
 
+const GPIO: &str = r#"
+[gpio]
+input = [{ name = "button", pin = 17, pull = "up", edge = "falling", debounce_ms = 20 }]
+output = [
+    { name = "led", pin = 27 },
+    { name = "relay", pin = "board:16", initial = "high" },
+]
+pwm = [{ name = "fan", pin = 18, frequency_hz = 100, duty = 0 }]
+rule = [
+    { name = "person-led", on = "Detection", match = { class = "person" }, set = "led", level = "high", for = "5s" },
+    { name = "window-led", on = "WindowOpened", set = "led", level = "high" },
+    { name = "night-relay", on = "WindowClosed", set = "relay", level = "low" },
+    { name = "button-fan", on = "GpioEdge", match = { name = "button", edge = "falling" }, set = "fan", duty = 40, for = "60s" },
+]
+"#;
+
 fn plan() -> GpioPlan {
-    let pin = |name: &str, pin: &str, role| PinSpec {
-        name: name.into(),
-        pin: pin.into(),
-        role,
-    };
-    let rule =
-        |name: &str, on: &str, when: &[(&str, &str)], action, hold_s: Option<u64>| RuleSpec {
-            name: name.into(),
-            on: on.into(),
-            when: when
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            action,
-            hold: hold_s.map(Duration::from_secs),
-        };
-    GpioPlan::new(&GpioSettings {
-        pins: vec![
-            pin(
-                "button",
-                "17",
-                PinRole::Input {
-                    pull: Pull::Up,
-                    edge: EdgeMode::Falling,
-                    debounce: Duration::from_millis(20),
-                },
-            ),
-            pin("led", "27", PinRole::Output { rest_high: false }),
-            pin("relay", "board:16", PinRole::Output { rest_high: true }),
-            pin(
-                "fan",
-                "18",
-                PinRole::Pwm {
-                    frequency_hz: 100.0,
-                    duty_percent: 0.0,
-                },
-            ),
-        ],
-        rules: vec![
-            rule(
-                "person-led",
-                "Detection",
-                &[("class", "person")],
-                RuleAction::Level {
-                    output: "led".into(),
-                    high: true,
-                },
-                Some(5),
-            ),
-            rule(
-                "window-led",
-                "WindowOpened",
-                &[],
-                RuleAction::Level {
-                    output: "led".into(),
-                    high: true,
-                },
-                None,
-            ),
-            rule(
-                "night-relay",
-                "WindowClosed",
-                &[],
-                RuleAction::Level {
-                    output: "relay".into(),
-                    high: false,
-                },
-                None,
-            ),
-            rule(
-                "button-fan",
-                "GpioEdge",
-                &[("name", "button"), ("edge", "falling")],
-                RuleAction::Pwm {
-                    output: "fan".into(),
-                    frequency_hz: None,
-                    duty_percent: 40.0,
-                },
-                Some(60),
-            ),
-        ],
-        ..GpioSettings::default()
-    })
-    .expect("valid plan")
+    let cfg = vigil_config::Config::parse(GPIO, "gpio_core.toml").expect("valid config");
+    GpioPlan::from_config(&cfg.gpio).expect("valid plan")
+}
+
+/// The button (BCM 17) reporting `edge` at T0.
+fn button(edge: Edge) -> GpioEdge {
+    GpioEdge {
+        name: "button".into(),
+        pin: 17,
+        edge,
+        at_us: T0,
+    }
 }
 
 fn env(ts: UtcMicros, source: Source, ev: impl Into<Event>) -> Envelope {
@@ -226,12 +165,7 @@ fn window_closed_drops_the_relay_for_good() {
 #[test]
 fn a_button_edge_sets_the_fan_pwm_once() {
     let mut c = GpioCore::new(&plan());
-    let edge = GpioEdge {
-        name: "button".into(),
-        pin: 17,
-        edge: Edge::Falling,
-        at_us: T0,
-    };
+    let edge = button(Edge::Falling);
     let out = c.on_event(&env(T0 + 20_000, Source::Gpio, edge.clone()));
     assert_eq!(
         out,
@@ -255,12 +189,7 @@ fn a_button_edge_sets_the_fan_pwm_once() {
         ]
     );
     assert!(c.on_event(&env(T0 + 40_000, Source::Gpio, edge)).is_empty());
-    let rising = GpioEdge {
-        name: "button".into(),
-        pin: 17,
-        edge: Edge::Rising,
-        at_us: T0,
-    };
+    let rising = button(Edge::Rising);
     let mut fresh = GpioCore::new(&plan());
     assert!(fresh.on_event(&env(T0, Source::Gpio, rising)).is_empty());
 }
@@ -279,12 +208,7 @@ fn the_core_declares_its_decisions() {
 #[test]
 fn a_pwm_hold_returns_to_the_previous_duty_and_keeps_the_frequency() {
     let mut c = GpioCore::new(&plan());
-    let edge = GpioEdge {
-        name: "button".into(),
-        pin: 17,
-        edge: Edge::Falling,
-        at_us: T0,
-    };
+    let edge = button(Edge::Falling);
     c.on_event(&env(T0, Source::Gpio, edge));
     assert_eq!(c.pwm("fan"), Some((100.0, 40.0)));
     let out = c.on_tick(T0 + 60 * SEC);

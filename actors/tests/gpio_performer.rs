@@ -5,58 +5,59 @@ use std::time::Duration;
 
 use vigil_actors::gpio::sim::{SimMode, SimWrite};
 use vigil_actors::gpio::{
-    EdgeMode, GpioCommand, GpioCore, GpioPerformer, GpioPlan, GpioSettings, PinRole, PinSpec, Pull,
-    RuleAction, RuleSpec, SimHandle, SimPins,
+    EdgeMode, GpioCommand, GpioCore, GpioPerformer, GpioPlan, Pull, RuleAction, SimHandle, SimPins,
 };
 use vigil_actors::{split, Core, Performer};
+use vigil_config::gpio::header::PinRef;
+use vigil_config::gpio::{GpioConfig, GpioRule, InputPin, MatchValue, OutputPin, PwmPin};
 use vigil_events::kinds::{Edge, GpioEdge, OutputChanged};
-use vigil_events::{DataClass, Envelope, Event, NewEvent};
+use vigil_events::{DataClass, Envelope, Event, EventKind, NewEvent};
 
 const T0: i64 = 1_780_286_400_000_000;
 const MS: i64 = 1000;
 
-fn settings(edge: EdgeMode) -> GpioSettings {
-    GpioSettings {
-        pins: vec![
-            PinSpec {
-                name: "button".into(),
-                pin: "board:11".into(),
-                role: PinRole::Input {
-                    pull: Pull::Up,
-                    edge,
-                    debounce: Duration::from_millis(20),
-                },
-            },
-            PinSpec {
-                name: "led".into(),
-                pin: "27".into(),
-                role: PinRole::Output { rest_high: false },
-            },
-            PinSpec {
-                name: "fan".into(),
-                pin: "18".into(),
-                role: PinRole::Pwm {
-                    frequency_hz: 50.0,
-                    duty_percent: 30.0,
-                },
-            },
-        ],
-        rules: vec![RuleSpec {
+/// The `[gpio]` section as the validated config types the station hands over.
+fn config(edge: EdgeMode) -> GpioConfig {
+    let pin = |spec: &str| PinRef::parse(spec).expect("pin");
+    GpioConfig {
+        inputs: vec![InputPin {
+            name: "button".into(),
+            pin: pin("board:11"),
+            pull: Pull::Up,
+            edge,
+            debounce: Duration::from_millis(20),
+        }],
+        outputs: vec![OutputPin {
+            name: "led".into(),
+            pin: pin("27"),
+            initial_high: false,
+        }],
+        pwms: vec![PwmPin {
+            name: "fan".into(),
+            pin: pin("18"),
+            frequency_hz: 50.0,
+            duty_percent: 30.0,
+        }],
+        rules: vec![GpioRule {
             name: "button-led".into(),
-            on: "GpioEdge".into(),
-            when: vec![("edge".into(), "falling".into())],
+            on: EventKind::GpioEdge,
+            matches: [("edge".to_string(), MatchValue::Str("falling".into()))].into(),
             action: RuleAction::Level {
                 output: "led".into(),
                 high: true,
             },
             hold: Some(Duration::from_secs(5)),
         }],
-        poll_interval: Duration::from_millis(1),
+        ..GpioConfig::default()
     }
 }
 
+fn plan(edge: EdgeMode) -> GpioPlan {
+    GpioPlan::from_config(&config(edge)).expect("plan")
+}
+
 fn setup(edge: EdgeMode) -> (GpioPlan, GpioPerformer, SimHandle) {
-    let plan = GpioPlan::new(&settings(edge)).expect("plan");
+    let plan = plan(edge);
     let pins = SimPins::new();
     let handle = pins.handle();
     let perf = GpioPerformer::new(Box::new(pins), &plan).expect("setup");
@@ -179,7 +180,7 @@ fn on_release_every_pin_goes_back_to_an_input_and_it_is_recorded() {
 
 #[test]
 fn a_busy_pin_fails_setup_and_releases_what_was_set_up() {
-    let plan = GpioPlan::new(&settings(EdgeMode::Both)).expect("plan");
+    let plan = plan(EdgeMode::Both);
     let pins = SimPins::new();
     let sim = pins.handle();
     sim.make_busy(18);

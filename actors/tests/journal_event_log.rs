@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
-use vigil_actors::journal::{Append, Committed, Flush, GroupCommit, Journal, ReadLog, Subscribe};
+use vigil_actors::journal::{Append, Flush, GroupCommit, Journal, ReadLog, Subscribe};
+use vigil_actors::testing::Collector;
 use vigil_events::kinds::SupervisorStarted;
 use vigil_events::{ClassPolicy, Envelope, Hash, NewEvent, Source};
 use vigil_store::{chain_hash, EventLog, Page, Query, StoreError, VerifyReport, ZERO_HASH};
@@ -35,8 +36,7 @@ impl EventLog for MemoryLog {
         let mut out = Vec::new();
         for ev in batch {
             let seq = events.len() as u64 + 1;
-            let kind = ev.kind();
-            let class = policy.class_for(kind);
+            let class = policy.class_for(ev.kind());
             let hash = chain_hash(None, &prev, seq, &ev.encode(seq, class));
             let env = Envelope::chained(seq, class, ev.clone(), prev, hash);
             prev = hash;
@@ -95,19 +95,6 @@ impl EventLog for MemoryLog {
     }
 }
 
-struct Collector(Arc<Mutex<Vec<u64>>>);
-impl Actor for Collector {
-    type Context = Context<Self>;
-}
-impl Handler<Committed> for Collector {
-    type Result = ();
-    fn handle(&mut self, msg: Committed, _: &mut Self::Context) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(msg.0.seq);
-        }
-    }
-}
-
 fn started(ts: i64) -> NewEvent {
     NewEvent::new(
         ts,
@@ -125,7 +112,7 @@ fn started(ts: i64) -> NewEvent {
 fn journal_drives_a_second_event_log_backend() {
     let log = Arc::new(MemoryLog::default());
     let backend: Arc<dyn EventLog> = log.clone();
-    let seen: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let seen = Collector::default();
     let (durable, page) = System::new().block_on({
         let seen = seen.clone();
         async move {
@@ -133,7 +120,7 @@ fn journal_drives_a_second_event_log_backend() {
                 Journal::new(backend, ClassPolicy::default(), GroupCommit::default()).start();
             journal.do_send(Subscribe {
                 kinds: None,
-                to: Collector(seen).start().recipient(),
+                to: seen.start().recipient(),
             });
             journal.do_send(Append(vec![started(1_000), started(2_000)]));
             journal.do_send(Append(vec![started(3_000)]));
@@ -159,7 +146,7 @@ fn journal_drives_a_second_event_log_backend() {
     assert_eq!(all.len(), 3);
     assert_eq!(all[1].prev, all[0].hash, "chained like the store");
     assert_eq!(
-        seen.lock().map(|v| v.clone()).unwrap_or_default(),
+        seen.seen().iter().map(|e| e.seq).collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
     assert!(*log.appends.lock().expect("count") >= 1);

@@ -18,7 +18,8 @@ use vigil_actors::clock::ClockCore;
 use vigil_actors::journal::{Append, Flush};
 use vigil_actors::power::{power_replay_cores, spawn_power, SHUTDOWN_REASON};
 use vigil_actors::replay::ReplayCore;
-use vigil_actors::shell::{NoHardware, Shell, Stop};
+use vigil_actors::shell::Stop;
+use vigil_actors::station::spawn_clock;
 use vigil_actors::station_clock::ClockSpec;
 use vigil_actors::testing::{collecting_journal, replay, session_start, t, Collector};
 use vigil_config::Config;
@@ -47,13 +48,7 @@ fn a_simulated_day_end_runs_the_whole_power_cycle_and_replays() {
     System::new().block_on(async move {
         let journal = collecting_journal(store, &seen);
         let clock = spec.start();
-        let clock_actor = Shell::new(
-            ClockCore::new(),
-            NoHardware::default(),
-            journal.clone(),
-            clock,
-        )
-        .spawn();
+        let clock_actor = spawn_clock(&journal, clock);
         let stoppers = spawn_power(&cfg, &journal, clock).expect("spawn");
         let now = clock.now();
         journal.do_send(Append(session_start(now, &spec.to_string(), CONFIG)));

@@ -30,6 +30,10 @@ use vigil_events::kinds::FrameCaptured;
 
 use super::writer::sync_dir;
 
+/// How every ffmpeg run starts: no banner, only errors on stderr, overwrite the temporary
+/// output.
+const FFMPEG_QUIET: [&str; 4] = ["-hide_banner", "-loglevel", "error", "-y"];
+
 /// How videos are encoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelapseSettings {
@@ -323,36 +327,33 @@ pub fn build(
             continue;
         }
         let tmp = work.join(format!(".seg-{i:05}.tmp.mp4"));
-        let args: Vec<String> = [
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "image2pipe",
-            "-framerate",
-            &settings.fps.to_string(),
-            "-c:v",
-            "mjpeg",
-            "-i",
-            "-",
-            "-vf",
-            &scale,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            &settings.crf.to_string(),
-            "-r",
-            &settings.fps.to_string(),
-            "-f",
-            "mp4",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(std::iter::once(tmp.to_string_lossy().into_owned()))
-        .collect();
+        let args: Vec<String> = FFMPEG_QUIET
+            .into_iter()
+            .chain([
+                "-f",
+                "image2pipe",
+                "-framerate",
+                &settings.fps.to_string(),
+                "-c:v",
+                "mjpeg",
+                "-i",
+                "-",
+                "-vf",
+                &scale,
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                &settings.crf.to_string(),
+                "-r",
+                &settings.fps.to_string(),
+                "-f",
+                "mp4",
+            ])
+            .map(str::to_string)
+            .chain(std::iter::once(tmp.to_string_lossy().into_owned()))
+            .collect();
         // Feed the bytes that were hashed; a frame altered since the check is left out.
         let mut iter = chunk
             .iter()
@@ -376,30 +377,21 @@ pub fn build(
         .collect();
     fs::write(&list, text).map_err(TimelapseError::io(&list))?;
     let tmp_out = out_dir.join(format!(".{out_name}.tmp.mp4"));
-    let args: Vec<String> = [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "concat",
-        "-safe",
-        "0",
-        "-i",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([
-        list.to_string_lossy().into_owned(),
-        "-c".into(),
-        "copy".into(),
-        "-movflags".into(),
-        "+faststart".into(),
-        "-f".into(),
-        "mp4".into(),
-        tmp_out.to_string_lossy().into_owned(),
-    ])
-    .collect();
+    let args: Vec<String> = FFMPEG_QUIET
+        .into_iter()
+        .chain(["-f", "concat", "-safe", "0", "-i"])
+        .map(str::to_string)
+        .chain([
+            list.to_string_lossy().into_owned(),
+            "-c".into(),
+            "copy".into(),
+            "-movflags".into(),
+            "+faststart".into(),
+            "-f".into(),
+            "mp4".into(),
+            tmp_out.to_string_lossy().into_owned(),
+        ])
+        .collect();
     run_ffmpeg(settings, &args, None, &log, "joining segments")?;
     File::open(&tmp_out)
         .and_then(|f| f.sync_all())

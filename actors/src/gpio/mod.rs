@@ -7,18 +7,16 @@
 //!
 //! The station resolves the validated `[gpio]` section straight to a plan
 //! ([`GpioPlan::from_config`]): the pins are the BCM numbers the config resolved, through the
-//! one header table ([`vigil_config::gpio::header`]); `Pull` and `EdgeMode` are the config's.
-//! [`GpioSettings`] is the same section in plain words, for tools and tests:
-//! Pins are named by BCM number or header position ([`pins::parse_pin`]); each is an input
+//! one header table ([`vigil_config::gpio::header`]); `Pull`, `EdgeMode`, `RuleAction` and
+//! every check of names, pins, kinds, fields and targets are the config's. Each pin is an input
 //! (pull, edge mode, debounce), an output (rest level) or a PWM output (rest frequency and
 //! duty). A rule says: on an event of kind `on` (optionally only when some payload fields have
 //! given values, e.g. `class = person` on `Detection`), set an output high or low, or set a
 //! PWM output's duty (and optionally its frequency); with a hold time, the pin returns to the
 //! state it had before the rule fired once the hold has passed.
-//! [`GpioPlan::new`] refuses a pin used twice, a power or ground header pin, an unknown pin, a
-//! rule naming an unknown event kind or payload field, a rule on `OutputChanged`/`PwmChanged`
-//! (it would feed on itself), a rule naming an unknown output or one of the wrong kind, and a
-//! PWM duty outside 0–100 % or a frequency that is not above zero.
+//! The plan refuses what is the actor's own to refuse: a rule on `OutputChanged`/`PwmChanged`
+//! (it would feed on itself), a PWM duty outside 0–100 % or a frequency that is not above
+//! zero, and an input debounced faster than it is sampled.
 //!
 //! # Core ([`GpioCore`])
 //!
@@ -47,9 +45,8 @@ pub mod sim;
 pub use self::core::{GpioCommand, GpioCore};
 pub use debounce::{Debounced, Debouncer};
 pub use performer::GpioPerformer;
-pub use pins::{parse_pin, EdgeMode, PinBackend, PinError, PinRefError, Pull};
+pub use pins::{EdgeMode, PinBackend, PinError, Pull};
 pub use plan::{
-    GpioConfigError, GpioPlan, GpioSettings, PinRole, PinSpec, ResolvedPin, Rule, RuleAction,
-    RuleSpec,
+    GpioConfigError, GpioPlan, PinRole, ResolvedPin, Rule, RuleAction, DEFAULT_POLL_INTERVAL,
 };
 pub use sim::{SimHandle, SimPins};

@@ -11,7 +11,7 @@ use vigil_events::kinds::{GpioEdge, OutputChanged};
 use vigil_events::{NewEvent, Source, UtcMicros};
 
 use super::debounce::Debouncer;
-use super::pins::{pwm_in_range, EdgeMode, PinBackend, PinError};
+use super::pins::{check_pwm, EdgeMode, PinBackend, PinError};
 use super::{GpioCommand, GpioPlan, PinRole};
 use crate::core::Performer;
 
@@ -202,17 +202,8 @@ impl Performer for GpioPerformer {
                 frequency_hz,
                 duty_percent,
                 ..
-            } => {
-                if pwm_in_range(*frequency_hz, *duty_percent) {
-                    self.backend.set_pwm(*pin, *frequency_hz, *duty_percent)
-                } else {
-                    Err(PinError::PwmRange {
-                        pin: *pin,
-                        frequency_hz: *frequency_hz,
-                        duty_percent: *duty_percent,
-                    })
-                }
-            }
+            } => check_pwm(*pin, *frequency_hz, *duty_percent)
+                .and_then(|()| self.backend.set_pwm(*pin, *frequency_hz, *duty_percent)),
         };
         if let Err(e) = result {
             // There is no GPIO fault kind in the catalogue yet; the failure goes to the log.

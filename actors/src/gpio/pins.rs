@@ -1,65 +1,9 @@
-//! Pin names, the 40-pin header map, and the pin trait every GPIO backend implements.
+//! The pin trait every GPIO backend implements, and what backends refuse.
 //!
-//! Config names a pin by BCM number (`17`, `bcm:17`, `gpio17`) or by its physical position on
-//! the 40-pin header (`board:11`). Header positions are mapped to BCM; power and ground
-//! positions are refused.
-//!
-//! The header map is the config's ([`vigil_config::gpio::header`]), the one table of it.
+//! Pin names (BCM number, `bcm:N`, `board:N`) are the config's to resolve: the one header
+//! table is [`vigil_config::gpio::header`], and the plan holds BCM numbers only.
 
 use vigil_events::UtcMicros;
-
-pub use vigil_config::gpio::header::{header_pin, HeaderPin, MAX_BCM};
-
-/// A pin reference that does not name a usable GPIO.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PinRefError {
-    /// Not a BCM number 0..=27 nor `board:1..=40`.
-    #[error(
-        "unknown pin `{0}` (expected a BCM number 0..=27, `bcm:N`, `gpioN`, or `board:1..=40`)"
-    )]
-    Unknown(String),
-    /// A power or ground position of the header.
-    #[error("pin `{spec}` is header pin {board}, a {what} pin, not a GPIO")]
-    Power {
-        /// As written.
-        spec: String,
-        /// Header position.
-        board: u8,
-        /// `3V3`, `5V` or `GND`.
-        what: &'static str,
-    },
-}
-
-/// Resolve a pin reference from config to a BCM number. See the module docs.
-pub fn parse_pin(spec: &str) -> Result<u8, PinRefError> {
-    let s = spec.trim().to_ascii_lowercase();
-    let unknown = || PinRefError::Unknown(spec.to_string());
-    if let Some(n) = s.strip_prefix("board:") {
-        let board: u8 = n.trim().parse().map_err(|_| unknown())?;
-        return match header_pin(board).ok_or_else(unknown)? {
-            HeaderPin::Gpio(bcm) => Ok(bcm),
-            HeaderPin::Power(what) => Err(PinRefError::Power {
-                spec: spec.to_string(),
-                board,
-                what,
-            }),
-            HeaderPin::Ground => Err(PinRefError::Power {
-                spec: spec.to_string(),
-                board,
-                what: "GND",
-            }),
-        };
-    }
-    let n = s
-        .strip_prefix("bcm:")
-        .or_else(|| s.strip_prefix("gpio"))
-        .unwrap_or(&s);
-    let bcm: u8 = n.trim().parse().map_err(|_| unknown())?;
-    if bcm > MAX_BCM {
-        return Err(unknown());
-    }
-    Ok(bcm)
-}
 
 pub use vigil_config::gpio::{EdgeMode, Pull, UnknownName};
 
@@ -114,6 +58,20 @@ pub fn pwm_in_range(frequency_hz: f64, duty_percent: f64) -> bool {
         && (0.0..=100.0).contains(&duty_percent)
 }
 
+/// [`PinError::PwmRange`] for `pin` unless the setting is [`pwm_in_range`]; what every
+/// backend and the performer check before running PWM.
+pub fn check_pwm(pin: u8, frequency_hz: f64, duty_percent: f64) -> Result<(), PinError> {
+    if pwm_in_range(frequency_hz, duty_percent) {
+        Ok(())
+    } else {
+        Err(PinError::PwmRange {
+            pin,
+            frequency_hz,
+            duty_percent,
+        })
+    }
+}
+
 /// A GPIO backend: real (rppal) or simulated.
 pub trait PinBackend: Send + 'static {
     /// Short description for logs (`rppal`, `simulated`).
@@ -132,7 +90,7 @@ pub trait PinBackend: Send + 'static {
     /// Drive an output (stops PWM on it).
     fn write(&mut self, pin: u8, high: bool) -> Result<(), PinError>;
 
-    /// Run PWM on an output. Backends refuse values outside [`pwm_in_range`].
+    /// Run PWM on an output. Backends refuse values outside [`pwm_in_range`] ([`check_pwm`]).
     fn set_pwm(&mut self, pin: u8, frequency_hz: f64, duty_percent: f64) -> Result<(), PinError>;
 
     /// Stop PWM, make `pin` an input without bias (the safe state) and forget it.
@@ -143,33 +101,30 @@ pub trait PinBackend: Send + 'static {
 mod tests {
     use super::*;
 
+    use vigil_config::gpio::header::{PinError as RefError, PinRef};
+
+    fn bcm(spec: &str) -> Result<u8, RefError> {
+        PinRef::parse(spec).map(|p| p.bcm)
+    }
+
     #[test]
     fn pins_parse_by_bcm_and_board() {
-        assert_eq!(parse_pin("17"), Ok(17));
-        assert_eq!(parse_pin("bcm:17"), Ok(17));
-        assert_eq!(parse_pin("GPIO17"), Ok(17));
-        assert_eq!(parse_pin("board:11"), Ok(17));
-        assert_eq!(parse_pin("board:12"), Ok(18));
-        assert_eq!(parse_pin("board:40"), Ok(21));
+        assert_eq!(bcm("17"), Ok(17));
+        assert_eq!(bcm("bcm:17"), Ok(17));
+        assert_eq!(bcm("board:11"), Ok(17));
+        assert_eq!(bcm("board:12"), Ok(18));
+        assert_eq!(bcm("board:40"), Ok(21));
     }
 
     #[test]
     fn power_ground_and_unknown_pins_are_refused() {
-        assert!(matches!(
-            parse_pin("board:2"),
-            Err(PinRefError::Power { what: "5V", .. })
-        ));
-        assert!(matches!(
-            parse_pin("board:6"),
-            Err(PinRefError::Power { what: "GND", .. })
-        ));
-        assert!(matches!(
-            parse_pin("board:41"),
-            Err(PinRefError::Unknown(_))
-        ));
-        assert!(matches!(parse_pin("board:0"), Err(PinRefError::Unknown(_))));
-        assert!(matches!(parse_pin("28"), Err(PinRefError::Unknown(_))));
-        assert!(matches!(parse_pin("led"), Err(PinRefError::Unknown(_))));
+        let refused = |spec: &str| bcm(spec).expect_err(spec).to_string();
+        assert_eq!(refused("board:2"), "board:2 is a 5 V power pin, not a GPIO");
+        assert_eq!(refused("board:6"), "board:6 is a ground pin, not a GPIO");
+        assert!(refused("board:41").contains("board:41 is not on the 40-pin header"));
+        assert!(refused("board:0").contains("board:0 is not on the 40-pin header"));
+        assert!(refused("28").contains("BCM 28 is not on the 40-pin header"));
+        assert!(refused("led").contains("invalid pin \"led\""));
     }
 
     #[test]

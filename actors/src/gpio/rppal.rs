@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use rppal::gpio::{Bias, Gpio, IoPin, Level, Mode};
 use vigil_events::UtcMicros;
 
-use super::pins::{pwm_in_range, PinBackend, PinError, Pull};
+use super::pins::{check_pwm, PinBackend, PinError, Pull};
 
 /// The rppal backend. See the module docs.
 #[derive(Debug)]
@@ -106,13 +106,7 @@ impl PinBackend for RppalPins {
     }
 
     fn set_pwm(&mut self, pin: u8, frequency_hz: f64, duty_percent: f64) -> Result<(), PinError> {
-        if !pwm_in_range(frequency_hz, duty_percent) {
-            return Err(PinError::PwmRange {
-                pin,
-                frequency_hz,
-                duty_percent,
-            });
-        }
+        check_pwm(pin, frequency_hz, duty_percent)?;
         self.get(pin, "an output")?
             .set_pwm_frequency(frequency_hz, duty_percent / 100.0)
             .map_err(|e| hw(pin, e))

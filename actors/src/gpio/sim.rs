@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use vigil_events::UtcMicros;
 
-use super::pins::{pwm_in_range, PinBackend, PinError, Pull};
+use super::pins::{check_pwm, PinBackend, PinError, Pull};
 
 /// The mode a simulated pin is in.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -46,6 +46,19 @@ struct SimState {
     writes: Vec<SimWrite>,
     /// Pins that refuse to be set up (to test busy pins).
     busy: Vec<u8>,
+}
+
+/// The state, if `pin` may be set up: a pin made busy is refused as a real one held by a
+/// driver would be.
+fn claim(state: &Mutex<SimState>, pin: u8) -> Result<MutexGuard<'_, SimState>, PinError> {
+    let s = lock(state);
+    if s.busy.contains(&pin) {
+        return Err(PinError::Busy {
+            pin,
+            detail: "held by another program (simulated)".into(),
+        });
+    }
+    Ok(s)
 }
 
 fn lock(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
@@ -145,25 +158,13 @@ impl PinBackend for SimPins {
     }
 
     fn setup_input(&mut self, pin: u8, pull: Pull) -> Result<(), PinError> {
-        let mut s = lock(&self.state);
-        if s.busy.contains(&pin) {
-            return Err(PinError::Busy {
-                pin,
-                detail: "held by another program (simulated)".into(),
-            });
-        }
+        let mut s = claim(&self.state, pin)?;
         s.modes.insert(pin, SimMode::Input(pull));
         Ok(())
     }
 
     fn setup_output(&mut self, pin: u8, high: bool) -> Result<(), PinError> {
-        let mut s = lock(&self.state);
-        if s.busy.contains(&pin) {
-            return Err(PinError::Busy {
-                pin,
-                detail: "held by another program (simulated)".into(),
-            });
-        }
+        let mut s = claim(&self.state, pin)?;
         s.modes.insert(pin, SimMode::Output(high));
         s.writes.push(SimWrite {
             pin,
@@ -206,13 +207,7 @@ impl PinBackend for SimPins {
     }
 
     fn set_pwm(&mut self, pin: u8, frequency_hz: f64, duty_percent: f64) -> Result<(), PinError> {
-        if !pwm_in_range(frequency_hz, duty_percent) {
-            return Err(PinError::PwmRange {
-                pin,
-                frequency_hz,
-                duty_percent,
-            });
-        }
+        check_pwm(pin, frequency_hz, duty_percent)?;
         let mut s = lock(&self.state);
         match s.modes.get(&pin) {
             Some(SimMode::Output(_)) | Some(SimMode::Pwm { .. }) => {
