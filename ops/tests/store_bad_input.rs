@@ -33,24 +33,14 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
     out
 }
 
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 #[test]
 fn foreign_file_in_the_data_dir_is_refused_untouched() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 20, 5, &[]);
+    let (tmp, dir) = loaded_store(20, 5, &[]);
     std::fs::write(dir.join("log/holiday.jpg"), b"\xff\xd8\xff").expect("write");
     let before = snapshot(&dir);
     let out = run(&["verify", "--data", dir.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("holiday.jpg"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "holiday.jpg");
     assert_eq!(snapshot(&dir), before);
 
     let plain = tmp.path().join("plain");
@@ -64,11 +54,7 @@ fn foreign_file_in_the_data_dir_is_refused_untouched() {
         "1",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("not a vigil store"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "not a vigil store");
     assert_eq!(
         std::fs::read_dir(plain.join("log")).expect("ls").count(),
         1,
@@ -167,9 +153,7 @@ fn key_files_that_are_readable_short_or_wrong_are_refused() {
 
 #[test]
 fn an_export_with_a_broken_record_imports_nothing() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 200, 50, &[]);
+    let (tmp, dir) = loaded_store(200, 50, &[]);
     let export = tmp.path().join("x.msgpack");
     let e = export.to_str().expect("utf-8");
     assert!(run(&[
@@ -202,24 +186,8 @@ fn an_export_with_a_broken_record_imports_nothing() {
 
 #[test]
 fn a_damaged_store_fails_verify_naming_the_file() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 2000, 100, &[]);
-    // Flip a byte of event 1000's payload wherever sled's log file holds a copy of it.
-    let db = dir.join("log/sled/db");
-    let mut bytes = std::fs::read(&db).expect("read db");
-    let vigil_events::Event::LoadGenerated(ev) = vigil_store::synthetic_event(1000, 0).event else {
-        panic!("synthetic events are LoadGenerated");
-    };
-    let needle = &ev.filler[..32];
-    let hits: Vec<usize> = (0..bytes.len() - needle.len())
-        .filter(|&i| &bytes[i..i + needle.len()] == needle)
-        .collect();
-    assert!(!hits.is_empty(), "event 1000 not found in the log file");
-    for i in hits {
-        bytes[i + 5] ^= 0x01;
-    }
-    std::fs::write(&db, &bytes).expect("write db");
+    let (tmp, dir) = loaded_store(2000, 100, &[]);
+    flip_a_bit_of_event_1000(&dir);
     let out = run(&["verify", "--data", dir.to_str().expect("utf-8")]);
     let err = stderr_of(&out);
     assert!(
