@@ -38,7 +38,7 @@ fn foreign_file_in_the_data_dir_is_refused_untouched() {
     let (tmp, dir) = loaded_store(20, 5, &[]);
     std::fs::write(dir.join("log/holiday.jpg"), b"\xff\xd8\xff").expect("write");
     let before = snapshot(&dir);
-    let out = run(&["verify", "--data", dir.to_str().expect("utf-8")]);
+    let out = run(&["verify", "--data", s(&dir)]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert_stderr_has(&out, "holiday.jpg");
     assert_eq!(snapshot(&dir), before);
@@ -46,13 +46,7 @@ fn foreign_file_in_the_data_dir_is_refused_untouched() {
     let plain = tmp.path().join("plain");
     std::fs::create_dir_all(plain.join("log")).expect("mkdir");
     std::fs::write(plain.join("log/notes.txt"), b"x").expect("write");
-    let out = run(&[
-        "load",
-        "--data",
-        plain.to_str().expect("utf-8"),
-        "--events",
-        "1",
-    ]);
+    let out = run(&["load", "--data", s(&plain), "--events", "1"]);
     assert_eq!(out.status.code(), Some(2));
     assert_stderr_has(&out, "not a vigil store");
     assert_eq!(
@@ -74,7 +68,7 @@ fn foreign_file_in_the_data_dir_is_refused_untouched() {
 fn a_locked_data_dir_is_refused_naming_the_lock() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
-    let d = dir.to_str().expect("utf-8");
+    let d = s(&dir);
     let mut child = vigil()
         .args([
             "load",
@@ -113,7 +107,7 @@ fn key_files_that_are_readable_short_or_wrong_are_refused() {
         let p = tmp.path().join(name);
         std::fs::write(&p, bytes).expect("write");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-        p.to_str().expect("utf-8").to_string()
+        s(&p).to_string()
     };
     let good = key("good", &[1; 32], 0o600);
     let readable = key("readable", &[1; 32], 0o644);
@@ -122,7 +116,7 @@ fn key_files_that_are_readable_short_or_wrong_are_refused() {
     let out = run(&[
         "load",
         "--data",
-        dir.to_str().expect("utf-8"),
+        s(&dir),
         "--events",
         "1",
         "--key-file",
@@ -155,11 +149,11 @@ fn key_files_that_are_readable_short_or_wrong_are_refused() {
 fn an_export_with_a_broken_record_imports_nothing() {
     let (tmp, dir) = loaded_store(200, 50, &[]);
     let export = tmp.path().join("x.msgpack");
-    let e = export.to_str().expect("utf-8");
+    let e = s(&export);
     assert!(run(&[
         "export",
         "--data",
-        dir.to_str().expect("utf-8"),
+        s(&dir),
         "--format",
         "msgpack",
         "--out",
@@ -172,7 +166,7 @@ fn an_export_with_a_broken_record_imports_nothing() {
     bytes[at] ^= 0x20;
     std::fs::write(&export, &bytes).expect("write");
     let target = tmp.path().join("copy");
-    let t = target.to_str().expect("utf-8");
+    let t = s(&target);
     let out = run(&["import", "--data", t, "--in", e]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     let err = stderr_of(&out);
@@ -184,17 +178,23 @@ fn an_export_with_a_broken_record_imports_nothing() {
     assert!(!target.exists(), "nothing imported, nothing left behind");
 }
 
-#[test]
-fn a_damaged_store_fails_verify_naming_the_file() {
-    let (tmp, dir) = loaded_store(2000, 100, &[]);
-    flip_a_bit_of_event_1000(&dir);
-    let out = run(&["verify", "--data", dir.to_str().expect("utf-8")]);
+/// `vigil verify` of `dir`, expected to fail (exit 1 or 2); what it wrote to stderr.
+fn verify_fails(dir: &Path) -> String {
+    let out = run(&["verify", "--data", s(dir)]);
     let err = stderr_of(&out);
     assert!(
         matches!(out.status.code(), Some(1) | Some(2)),
         "exit {:?}: {err}",
         out.status.code()
     );
+    err
+}
+
+#[test]
+fn a_damaged_store_fails_verify_naming_the_file() {
+    let (tmp, dir) = loaded_store(2000, 100, &[]);
+    flip_a_bit_of_event_1000(&dir);
+    let err = verify_fails(&dir);
     assert!(err.contains("sled") || err.contains("seq"), "{err}");
 
     // A truncated log file.
@@ -207,12 +207,6 @@ fn a_damaged_store_fails_verify_naming_the_file() {
         .open(&db)
         .and_then(|f| f.set_len(len / 3))
         .expect("truncate");
-    let out = run(&["verify", "--data", dir.to_str().expect("utf-8")]);
-    let err = stderr_of(&out);
-    assert!(
-        matches!(out.status.code(), Some(1) | Some(2)),
-        "exit {:?}: {err}",
-        out.status.code()
-    );
+    let err = verify_fails(&dir);
     assert!(err.contains("data2"), "{err}");
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use common::*;
 
@@ -40,6 +40,19 @@ fn snapshot(dir: &Path) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// `vigil export --format msgpack` of store `dir` to `out`.
+fn export_msgpack(dir: &Path, out: &Path) -> Output {
+    run(&[
+        "export",
+        "--data",
+        s(dir),
+        "--format",
+        "msgpack",
+        "--out",
+        s(out),
+    ])
 }
 
 /// `vigil load --print-acks` killed with SIGKILL once it printed `n` acks (well before sled's
@@ -145,15 +158,7 @@ fn verify_audit_and_export_change_no_byte_and_repair_records_what_it_did() {
     let out = run(&["audit", "--data", s(&dir)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let export = tmp.path().join("x.msgpack");
-    let out = run(&[
-        "export",
-        "--data",
-        s(&dir),
-        "--format",
-        "msgpack",
-        "--out",
-        s(&export),
-    ]);
+    let out = export_msgpack(&dir, &export);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let out = run(&["repair", "--data", s(&dir), "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
@@ -315,30 +320,25 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
     assert_stderr_has(&out, "not a vigil export");
     assert!(!target.exists(), "garbage left an empty store");
 
-    let out = run(&[
-        "import",
-        "--data",
-        s(&target),
-        "--in",
-        s(&export),
-        "--key-file",
-        s(&good),
-    ]);
+    let import_with_the_right_key = || {
+        run(&[
+            "import",
+            "--data",
+            s(&target),
+            "--in",
+            s(&export),
+            "--key-file",
+            s(&good),
+        ])
+    };
+    let out = import_with_the_right_key();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let (code, report, err) = verify_json(&target, &["--key-file", s(&good)]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(report["last_seq"], 120);
     // A store with records is refused, untouched.
     let before = snapshot(&target);
-    let out = run(&[
-        "import",
-        "--data",
-        s(&target),
-        "--in",
-        s(&export),
-        "--key-file",
-        s(&good),
-    ]);
+    let out = import_with_the_right_key();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr_of(&out)
@@ -353,15 +353,7 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
 fn a_cut_export_is_refused_by_import_and_the_python_verifier() {
     let (tmp, dir) = loaded_store(50, 10, &[]);
     let export = tmp.path().join("x.msgpack");
-    let out = run(&[
-        "export",
-        "--data",
-        s(&dir),
-        "--format",
-        "msgpack",
-        "--out",
-        s(&export),
-    ]);
+    let out = export_msgpack(&dir, &export);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let bytes = std::fs::read(&export).expect("read");
     // Where the trailer starts: the fixmap(3) + fixstr "vigil_export_end".
