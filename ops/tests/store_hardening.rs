@@ -291,15 +291,18 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
     ]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let target = tmp.path().join("copy");
-    let out = run(&[
-        "import",
-        "--data",
-        s(&target),
-        "--in",
-        s(&export),
-        "--key-file",
-        s(&wrong),
-    ]);
+    let import_with = |key: &Path| {
+        run(&[
+            "import",
+            "--data",
+            s(&target),
+            "--in",
+            s(&export),
+            "--key-file",
+            s(key),
+        ])
+    };
+    let out = import_with(&wrong);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert_stderr_has(&out, "hash mismatch: hash is not keyed BLAKE3 of the record (altered, or another key) (record seq 1)");
     assert!(
@@ -320,25 +323,14 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
     assert_stderr_has(&out, "not a vigil export");
     assert!(!target.exists(), "garbage left an empty store");
 
-    let import_with_the_right_key = || {
-        run(&[
-            "import",
-            "--data",
-            s(&target),
-            "--in",
-            s(&export),
-            "--key-file",
-            s(&good),
-        ])
-    };
-    let out = import_with_the_right_key();
+    let out = import_with(&good);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let (code, report, err) = verify_json(&target, &["--key-file", s(&good)]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(report["last_seq"], 120);
     // A store with records is refused, untouched.
     let before = snapshot(&target);
-    let out = import_with_the_right_key();
+    let out = import_with(&good);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr_of(&out)
