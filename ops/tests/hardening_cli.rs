@@ -28,23 +28,15 @@ fn a_killed_supervisor_is_recorded_as_an_unclean_stop_at_the_next_start() {
     let tmp = tempfile::tempdir().expect("tmp");
     let config = write_config(tmp.path(), "");
     let data = tmp.path().join("data").display().to_string();
-    let start_for = |d: &str| {
+    let start_for = |d: &str, clock: &str| {
         let out = vigil(&[
-            "start",
-            "--config",
-            &config,
-            "--data",
-            &data,
-            "--for",
-            d,
-            "--clock",
-            "sim:2026-06-01T04:00:00Z@60x",
+            "start", "--config", &config, "--data", &data, "--for", d, "--clock", clock,
         ]);
         assert!(out.status.success(), "{}", text(&out));
     };
     // Two clean runs: nothing to report.
-    start_for("300ms");
-    start_for("300ms");
+    start_for("300ms", "sim:2026-06-01T04:00:00Z@60x");
+    start_for("300ms", "sim:2026-06-01T04:00:00Z@60x");
     assert!(audit(&data, "UncleanStopDetected").is_empty());
 
     let started_before = audit(&data, "SupervisorStarted").len();
@@ -60,18 +52,7 @@ fn a_killed_supervisor_is_recorded_as_an_unclean_stop_at_the_next_start() {
     std::thread::sleep(Duration::from_millis(1500));
     child.kill().expect("kill -9");
     let _ = child.wait();
-    let out = vigil(&[
-        "start",
-        "--config",
-        &config,
-        "--data",
-        &data,
-        "--for",
-        "300ms",
-        "--clock",
-        "sim:2026-06-01T06:00:00Z@60x",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    start_for("300ms", "sim:2026-06-01T06:00:00Z@60x");
 
     let unclean = audit(&data, "UncleanStopDetected");
     assert_eq!(unclean.len(), 1, "{unclean:?}");
