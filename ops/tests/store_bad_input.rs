@@ -14,23 +14,14 @@ use common::*;
 
 /// Every file under `dir` with its size and modification time.
 fn snapshot(dir: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let e = e.expect("entry");
-            let m = e.metadata().expect("metadata");
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(
-                    e.path().display().to_string(),
-                    (m.len(), m.modified().expect("mtime")),
-                );
-            }
-        }
-    }
-    out
+    entries_under(dir)
+        .into_iter()
+        .filter(|(_, m)| !m.is_dir())
+        .map(|(p, m)| {
+            let key = p.display().to_string();
+            (key, (m.len(), m.modified().expect("mtime")))
+        })
+        .collect()
 }
 
 #[test]

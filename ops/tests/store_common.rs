@@ -60,6 +60,23 @@ impl Rng {
     }
 }
 
+/// Every entry under `dir` (directories too, depth first) with its metadata.
+pub fn entries_under(dir: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let e = e.expect("entry");
+            let m = e.metadata().expect("metadata");
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+            out.push((e.path(), m));
+        }
+    }
+    out
+}
+
 /// What `out` wrote to stderr.
 pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -16,30 +16,18 @@ use common::*;
 
 /// Every entry under `dir`: path → (mtime, BLAKE3 of the bytes); directories too.
 fn snapshot(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let e = e.expect("entry");
-            let m = e.metadata().expect("metadata");
-            let key = e.path().display().to_string();
+    entries_under(dir)
+        .into_iter()
+        .map(|(p, m)| {
+            let key = p.display().to_string();
             if m.is_dir() {
-                out.insert(key, "dir".into());
-                stack.push(e.path());
-            } else {
-                let bytes = std::fs::read(e.path()).expect("read");
-                out.insert(
-                    key,
-                    format!(
-                        "{:?} {}",
-                        m.modified().expect("mtime"),
-                        blake3::hash(&bytes).to_hex()
-                    ),
-                );
+                return (key, "dir".into());
             }
-        }
-    }
-    out
+            let bytes = std::fs::read(&p).expect("read");
+            let mtime = m.modified().expect("mtime");
+            (key, format!("{mtime:?} {}", blake3::hash(&bytes).to_hex()))
+        })
+        .collect()
 }
 
 /// `vigil export --format msgpack` of store `dir` to `out`.
