@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{audit, text, vigil};
+use common::{assert_refused, audit, text, vigil};
 
 const CONFIG: &str = "[api]\nenabled = false\n";
 
@@ -28,23 +28,15 @@ fn a_killed_supervisor_is_recorded_as_an_unclean_stop_at_the_next_start() {
     let tmp = tempfile::tempdir().expect("tmp");
     let config = write_config(tmp.path(), "");
     let data = tmp.path().join("data").display().to_string();
-    let start_for = |d: &str| {
+    let start_for = |d: &str, clock: &str| {
         let out = vigil(&[
-            "start",
-            "--config",
-            &config,
-            "--data",
-            &data,
-            "--for",
-            d,
-            "--clock",
-            "sim:2026-06-01T04:00:00Z@60x",
+            "start", "--config", &config, "--data", &data, "--for", d, "--clock", clock,
         ]);
         assert!(out.status.success(), "{}", text(&out));
     };
     // Two clean runs: nothing to report.
-    start_for("300ms");
-    start_for("300ms");
+    start_for("300ms", "sim:2026-06-01T04:00:00Z@60x");
+    start_for("300ms", "sim:2026-06-01T04:00:00Z@60x");
     assert!(audit(&data, "UncleanStopDetected").is_empty());
 
     let started_before = audit(&data, "SupervisorStarted").len();
@@ -60,18 +52,7 @@ fn a_killed_supervisor_is_recorded_as_an_unclean_stop_at_the_next_start() {
     std::thread::sleep(Duration::from_millis(1500));
     child.kill().expect("kill -9");
     let _ = child.wait();
-    let out = vigil(&[
-        "start",
-        "--config",
-        &config,
-        "--data",
-        &data,
-        "--for",
-        "300ms",
-        "--clock",
-        "sim:2026-06-01T06:00:00Z@60x",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    start_for("300ms", "sim:2026-06-01T06:00:00Z@60x");
 
     let unclean = audit(&data, "UncleanStopDetected");
     assert_eq!(unclean.len(), 1, "{unclean:?}");
@@ -120,11 +101,10 @@ fn timelapse_fps_0_is_bad_input_before_the_log_is_read() {
         "--out",
         "/tmp/x.mp4",
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let msg = stderr(&out);
-    assert!(
-        msg.contains("invalid value '0' for '--fps <FPS>': 0 is not in 1..=240"),
-        "{msg}"
+    assert_refused(
+        &out,
+        2,
+        "invalid value '0' for '--fps <FPS>': 0 is not in 1..=240",
     );
 }
 
@@ -166,25 +146,21 @@ fn a_csv_of_25_rows_holding_768_values_is_refused_naming_the_line() {
     std::fs::write(&path, rows.join("\n")).expect("csv");
     let shown = path.display().to_string();
     let out = vigil(&["classify", &shown]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains(&format!(
+    assert_refused(
+        &out,
+        2,
+        &format!(
             "{shown}:24: 25 values on this row; a frame is 24 rows of 32 values (or one row of 768)"
-        )),
-        "{}",
-        text(&out)
+        ),
     );
     // 25 full rows: the 25th is named.
     let rows: Vec<String> = (0..25).map(|_| ["21.5"; 32].join(",")).collect();
     std::fs::write(&path, rows.join("\n")).expect("csv");
     let out = vigil(&["classify", &shown]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains(&format!(
-            "{shown}:25: 25 rows; a frame is 24 rows of 32 values"
-        )),
-        "{}",
-        text(&out)
+    assert_refused(
+        &out,
+        2,
+        &format!("{shown}:25: 25 rows; a frame is 24 rows of 32 values"),
     );
 }
 
@@ -218,18 +194,16 @@ fn config_check_refuses_the_key_files_that_start_refuses() {
     ] {
         set(bytes, mode);
         let check = vigil(&["config", "check", "--config", &config]);
-        assert_eq!(check.status.code(), Some(2), "{}", text(&check));
-        assert!(
-            stderr(&check).contains(&format!(
+        assert_refused(
+            &check,
+            2,
+            &format!(
                 "{config}: [store] key_file: key file {}: {problem}",
                 key.display()
-            )),
-            "{}",
-            text(&check)
+            ),
         );
         let start = vigil(&["start", "--config", &config, "--data", &data, "--for", "1s"]);
-        assert_eq!(start.status.code(), Some(2), "{}", text(&start));
-        assert!(stderr(&start).contains(&problem), "{}", text(&start));
+        assert_refused(&start, 2, &problem);
     }
     set(32, 0o600);
     let check = vigil(&["config", "check", "--config", &config]);
@@ -254,14 +228,7 @@ fn audit_limit_minus_one_says_what_a_limit_is_and_the_seq_column_lines_up() {
     let config = write_config(tmp.path(), "");
     let data = tmp.path().join("data").display().to_string();
     let out = vigil(&["audit", "--data", &data, "--limit", "-1"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains(
-            "invalid value '-1' for '--limit <LIMIT>': `-1` is not a count: the limit must be a non-negative number"
-        ),
-        "{}",
-        text(&out)
-    );
+    assert_refused(&out, 2, "invalid value '-1' for '--limit <LIMIT>': `-1` is not a count: the limit must be a non-negative number");
 
     let out = vigil(&[
         "start", "--config", &config, "--data", &data, "--for", "300ms",

@@ -61,3 +61,40 @@ fn bad_arguments_exit_2_saying_what() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("short.vgi8"));
 }
+
+#[test]
+fn pty_mode_prints_the_pty_path_and_serves_until_killed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    for board in ["pico", "esp32"] {
+        let mut child = vigil()
+            .args(["sim", board, "--pty"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the path");
+        let path = line.trim_end().to_string();
+        assert!(std::path::Path::new(&path).exists(), "{board}: {line:?}");
+        // The banner follows the path on stderr; read up to it, then stop the simulator.
+        let banner = BufReader::new(child.stderr.take().expect("stderr"))
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.contains("serving on"))
+            .unwrap_or_default();
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "{board} stopped"
+        );
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        assert!(
+            banner.starts_with(&format!("vigil sim {board}: serving on {path}")),
+            "{board}: {banner:?}"
+        );
+        assert!(banner.ends_with("Ctrl-C stops"), "{board}: {banner:?}");
+    }
+}

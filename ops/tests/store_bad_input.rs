@@ -14,61 +14,32 @@ use common::*;
 
 /// Every file under `dir` with its size and modification time.
 fn snapshot(dir: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let e = e.expect("entry");
-            let m = e.metadata().expect("metadata");
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(
-                    e.path().display().to_string(),
-                    (m.len(), m.modified().expect("mtime")),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    entries_under(dir)
+        .into_iter()
+        .filter(|(_, m)| !m.is_dir())
+        .map(|(p, m)| {
+            let key = p.display().to_string();
+            (key, (m.len(), m.modified().expect("mtime")))
+        })
+        .collect()
 }
 
 #[test]
 fn foreign_file_in_the_data_dir_is_refused_untouched() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 20, 5, &[]);
+    let (tmp, dir) = loaded_store(20, 5, &[]);
     std::fs::write(dir.join("log/holiday.jpg"), b"\xff\xd8\xff").expect("write");
     let before = snapshot(&dir);
-    let out = run(&["verify", "--data", dir.to_str().expect("utf-8")]);
+    let out = run(&["verify", "--data", s(&dir)]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("holiday.jpg"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "holiday.jpg");
     assert_eq!(snapshot(&dir), before);
 
     let plain = tmp.path().join("plain");
     std::fs::create_dir_all(plain.join("log")).expect("mkdir");
     std::fs::write(plain.join("log/notes.txt"), b"x").expect("write");
-    let out = run(&[
-        "load",
-        "--data",
-        plain.to_str().expect("utf-8"),
-        "--events",
-        "1",
-    ]);
+    let out = run(&["load", "--data", s(&plain), "--events", "1"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("not a vigil store"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "not a vigil store");
     assert_eq!(
         std::fs::read_dir(plain.join("log")).expect("ls").count(),
         1,
@@ -88,7 +59,7 @@ fn foreign_file_in_the_data_dir_is_refused_untouched() {
 fn a_locked_data_dir_is_refused_naming_the_lock() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
-    let d = dir.to_str().expect("utf-8");
+    let d = s(&dir);
     let mut child = vigil()
         .args([
             "load",
@@ -127,7 +98,7 @@ fn key_files_that_are_readable_short_or_wrong_are_refused() {
         let p = tmp.path().join(name);
         std::fs::write(&p, bytes).expect("write");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-        p.to_str().expect("utf-8").to_string()
+        s(&p).to_string()
     };
     let good = key("good", &[1; 32], 0o600);
     let readable = key("readable", &[1; 32], 0o644);
@@ -136,7 +107,7 @@ fn key_files_that_are_readable_short_or_wrong_are_refused() {
     let out = run(&[
         "load",
         "--data",
-        dir.to_str().expect("utf-8"),
+        s(&dir),
         "--events",
         "1",
         "--key-file",
@@ -167,15 +138,13 @@ fn key_files_that_are_readable_short_or_wrong_are_refused() {
 
 #[test]
 fn an_export_with_a_broken_record_imports_nothing() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 200, 50, &[]);
+    let (tmp, dir) = loaded_store(200, 50, &[]);
     let export = tmp.path().join("x.msgpack");
-    let e = export.to_str().expect("utf-8");
+    let e = s(&export);
     assert!(run(&[
         "export",
         "--data",
-        dir.to_str().expect("utf-8"),
+        s(&dir),
         "--format",
         "msgpack",
         "--out",
@@ -188,7 +157,7 @@ fn an_export_with_a_broken_record_imports_nothing() {
     bytes[at] ^= 0x20;
     std::fs::write(&export, &bytes).expect("write");
     let target = tmp.path().join("copy");
-    let t = target.to_str().expect("utf-8");
+    let t = s(&target);
     let out = run(&["import", "--data", t, "--in", e]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     let err = stderr_of(&out);
@@ -200,33 +169,23 @@ fn an_export_with_a_broken_record_imports_nothing() {
     assert!(!target.exists(), "nothing imported, nothing left behind");
 }
 
-#[test]
-fn a_damaged_store_fails_verify_naming_the_file() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 2000, 100, &[]);
-    // Flip a byte of event 1000's payload wherever sled's log file holds a copy of it.
-    let db = dir.join("log/sled/db");
-    let mut bytes = std::fs::read(&db).expect("read db");
-    let vigil_events::Event::LoadGenerated(ev) = vigil_store::synthetic_event(1000, 0).event else {
-        panic!("synthetic events are LoadGenerated");
-    };
-    let needle = &ev.filler[..32];
-    let hits: Vec<usize> = (0..bytes.len() - needle.len())
-        .filter(|&i| &bytes[i..i + needle.len()] == needle)
-        .collect();
-    assert!(!hits.is_empty(), "event 1000 not found in the log file");
-    for i in hits {
-        bytes[i + 5] ^= 0x01;
-    }
-    std::fs::write(&db, &bytes).expect("write db");
-    let out = run(&["verify", "--data", dir.to_str().expect("utf-8")]);
+/// `vigil verify` of `dir`, expected to fail (exit 1 or 2); what it wrote to stderr.
+fn verify_fails(dir: &Path) -> String {
+    let out = run(&["verify", "--data", s(dir)]);
     let err = stderr_of(&out);
     assert!(
         matches!(out.status.code(), Some(1) | Some(2)),
         "exit {:?}: {err}",
         out.status.code()
     );
+    err
+}
+
+#[test]
+fn a_damaged_store_fails_verify_naming_the_file() {
+    let (tmp, dir) = loaded_store(2000, 100, &[]);
+    flip_a_bit_of_event_1000(&dir);
+    let err = verify_fails(&dir);
     assert!(err.contains("sled") || err.contains("seq"), "{err}");
 
     // A truncated log file.
@@ -239,12 +198,6 @@ fn a_damaged_store_fails_verify_naming_the_file() {
         .open(&db)
         .and_then(|f| f.set_len(len / 3))
         .expect("truncate");
-    let out = run(&["verify", "--data", dir.to_str().expect("utf-8")]);
-    let err = stderr_of(&out);
-    assert!(
-        matches!(out.status.code(), Some(1) | Some(2)),
-        "exit {:?}: {err}",
-        out.status.code()
-    );
+    let err = verify_fails(&dir);
     assert!(err.contains("data2"), "{err}");
 }

@@ -6,19 +6,9 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::*;
-
-fn python(args: &[&str]) -> Output {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/verify_export.py");
-    Command::new("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 runs")
-}
 
 fn require_python() {
     let ok = Command::new("python3")
@@ -50,12 +40,7 @@ fn check(keyed: bool) {
     let e = export.to_str().expect("utf-8");
     let mut args = vec!["export", "--data", d, "--format", "msgpack", "--out", e];
     args.extend_from_slice(&key_args);
-    let out = run(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&args);
 
     let mut py = vec![e, "--head", head.as_str()];
     if keyed {
@@ -87,12 +72,7 @@ fn check(keyed: bool) {
     let d2 = dir2.to_str().expect("utf-8");
     let mut args = vec!["import", "--data", d2, "--in", e];
     args.extend_from_slice(&key_args);
-    let out = run(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&args);
     let (code, report2, err) = verify_json(&dir2, &key_args);
     assert_eq!(code, 0, "{err}");
     assert_eq!(report2["head"].as_str(), Some(head.as_str()));

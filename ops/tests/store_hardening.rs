@@ -16,42 +16,31 @@ use common::*;
 
 /// Every entry under `dir`: path → (mtime, BLAKE3 of the bytes); directories too.
 fn snapshot(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let e = e.expect("entry");
-            let m = e.metadata().expect("metadata");
-            let key = e.path().display().to_string();
+    entries_under(dir)
+        .into_iter()
+        .map(|(p, m)| {
+            let key = p.display().to_string();
             if m.is_dir() {
-                out.insert(key, "dir".into());
-                stack.push(e.path());
-            } else {
-                let bytes = std::fs::read(e.path()).expect("read");
-                out.insert(
-                    key,
-                    format!(
-                        "{:?} {}",
-                        m.modified().expect("mtime"),
-                        blake3::hash(&bytes).to_hex()
-                    ),
-                );
+                return (key, "dir".into());
             }
-        }
-    }
-    out
+            let bytes = std::fs::read(&p).expect("read");
+            let mtime = m.modified().expect("mtime");
+            (key, format!("{mtime:?} {}", blake3::hash(&bytes).to_hex()))
+        })
+        .collect()
 }
 
-fn stderr_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
+/// `vigil export --format msgpack` of store `dir` to `out`.
+fn export_msgpack(dir: &Path, out: &Path) -> Output {
+    run(&[
+        "export",
+        "--data",
+        s(dir),
+        "--format",
+        "msgpack",
+        "--out",
+        s(out),
+    ])
 }
 
 /// `vigil load --print-acks` killed with SIGKILL once it printed `n` acks (well before sled's
@@ -107,9 +96,7 @@ fn no_rust_internals(err: &str) {
 
 #[test]
 fn a_store_whose_sled_log_was_deleted_never_opens_as_empty() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 300, 50, &[]);
+    let (_tmp, dir) = loaded_store(300, 50, &[]);
     std::fs::remove_dir_all(dir.join("log/sled")).expect("rm sled");
     std::fs::remove_file(dir.join("log/vigil.acked")).expect("rm watermark");
     let before = snapshot(&dir);
@@ -125,18 +112,10 @@ fn a_store_whose_sled_log_was_deleted_never_opens_as_empty() {
     assert!(!stdout_of(&out).contains("result     ok"));
     let out = run(&["audit", "--data", s(&dir)]);
     assert_ne!(out.status.code(), Some(0), "{}", stdout_of(&out));
-    assert!(
-        stderr_of(&out).contains("sled log is missing"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "sled log is missing");
     let out = run(&["load", "--data", s(&dir), "--events", "1"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("sled log is missing"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "sled log is missing");
     assert_eq!(
         snapshot(&dir),
         before,
@@ -163,36 +142,16 @@ fn verify_audit_and_export_change_no_byte_and_repair_records_what_it_did() {
         "the journal holds batches sled lacks: {report}"
     );
     let out = run(&["verify", "--data", s(&dir)]);
-    assert!(
-        stdout_of(&out).contains("acknowledged, read from the journal (sled does not hold them yet; `vigil repair` or `vigil start` writes them to sled)"),
-        "{}",
-        stdout_of(&out)
-    );
+    assert_stdout_has(&out, "acknowledged, read from the journal (sled does not hold them yet; `vigil repair` or `vigil start` writes them to sled)");
     let out = run(&["audit", "--data", s(&dir)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let export = tmp.path().join("x.msgpack");
-    let out = run(&[
-        "export",
-        "--data",
-        s(&dir),
-        "--format",
-        "msgpack",
-        "--out",
-        s(&export),
-    ]);
+    let out = export_msgpack(&dir, &export);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let out = run(&["repair", "--data", s(&dir), "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(
-        stdout_of(&out).contains("a repair would"),
-        "{}",
-        stdout_of(&out)
-    );
-    assert!(
-        stdout_of(&out).contains("from the journal to sled"),
-        "{}",
-        stdout_of(&out)
-    );
+    assert_stdout_has(&out, "a repair would");
+    assert_stdout_has(&out, "from the journal to sled");
     assert_eq!(
         snapshot(&dir),
         before,
@@ -215,38 +174,15 @@ fn verify_audit_and_export_change_no_byte_and_repair_records_what_it_did() {
     );
     assert!(after["journal_pending"].is_null(), "{after}");
     let out = run(&["audit", "--data", s(&dir), "--kind", "StoreRepaired"]);
-    assert!(
-        stdout_of(&out).contains("StoreRepaired"),
-        "{}",
-        stdout_of(&out)
-    );
+    assert_stdout_has(&out, "StoreRepaired");
     let out = run(&["repair", "--data", s(&dir)]);
-    assert!(
-        stdout_of(&out).contains("nothing to repair"),
-        "{}",
-        stdout_of(&out)
-    );
+    assert_stdout_has(&out, "nothing to repair");
 }
 
 #[test]
 fn a_flipped_byte_in_sled_is_located_without_rust_internals() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 2000, 100, &[]);
-    let db = dir.join("log/sled/db");
-    let mut bytes = std::fs::read(&db).expect("read db");
-    let vigil_events::Event::LoadGenerated(ev) = vigil_store::synthetic_event(1000, 0).event else {
-        panic!("synthetic events are LoadGenerated");
-    };
-    let needle = &ev.filler[..32];
-    let hits: Vec<usize> = (0..bytes.len() - needle.len())
-        .filter(|&i| &bytes[i..i + needle.len()] == needle)
-        .collect();
-    assert!(!hits.is_empty());
-    for i in hits {
-        bytes[i + 5] ^= 0x01;
-    }
-    std::fs::write(&db, &bytes).expect("write db");
+    let (_tmp, dir) = loaded_store(2000, 100, &[]);
+    flip_a_bit_of_event_1000(&dir);
     let before = snapshot(&dir);
     let out = run(&["verify", "--data", s(&dir)]);
     let (err, said) = (stderr_of(&out), stdout_of(&out));
@@ -269,9 +205,7 @@ fn a_flipped_byte_in_sled_is_located_without_rust_internals() {
 
 #[test]
 fn a_sled_log_of_garbage_names_what_was_acknowledged() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 300, 50, &[]);
+    let (_tmp, dir) = loaded_store(300, 50, &[]);
     let mut rng = Rng(0x5EED);
     let garbage: Vec<u8> = (0..100_000).map(|_| rng.next_u64() as u8).collect();
     std::fs::write(dir.join("log/sled/db"), garbage).expect("write");
@@ -345,21 +279,20 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
     ]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let target = tmp.path().join("copy");
-    let out = run(&[
-        "import",
-        "--data",
-        s(&target),
-        "--in",
-        s(&export),
-        "--key-file",
-        s(&wrong),
-    ]);
+    let import_with = |key: &Path| {
+        run(&[
+            "import",
+            "--data",
+            s(&target),
+            "--in",
+            s(&export),
+            "--key-file",
+            s(key),
+        ])
+    };
+    let out = import_with(&wrong);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("hash mismatch: hash is not keyed BLAKE3 of the record (altered, or another key) (record seq 1)"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "hash mismatch: hash is not keyed BLAKE3 of the record (altered, or another key) (record seq 1)");
     assert!(
         !target.exists(),
         "a refused import left {}",
@@ -375,37 +308,17 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
     std::fs::write(&garbage, b"\x93not an export at all").expect("write");
     let out = run(&["import", "--data", s(&target), "--in", s(&garbage)]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("not a vigil export"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "not a vigil export");
     assert!(!target.exists(), "garbage left an empty store");
 
-    let out = run(&[
-        "import",
-        "--data",
-        s(&target),
-        "--in",
-        s(&export),
-        "--key-file",
-        s(&good),
-    ]);
+    let out = import_with(&good);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let (code, report, err) = verify_json(&target, &["--key-file", s(&good)]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(report["last_seq"], 120);
     // A store with records is refused, untouched.
     let before = snapshot(&target);
-    let out = run(&[
-        "import",
-        "--data",
-        s(&target),
-        "--in",
-        s(&export),
-        "--key-file",
-        s(&good),
-    ]);
+    let out = import_with(&good);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr_of(&out)
@@ -416,30 +329,11 @@ fn a_refused_import_leaves_nothing_and_a_retry_with_the_right_key_works() {
     assert_eq!(snapshot(&target), before);
 }
 
-fn python(args: &[&str]) -> Output {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/verify_export.py");
-    Command::new("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 runs")
-}
-
 #[test]
 fn a_cut_export_is_refused_by_import_and_the_python_verifier() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 50, 10, &[]);
+    let (tmp, dir) = loaded_store(50, 10, &[]);
     let export = tmp.path().join("x.msgpack");
-    let out = run(&[
-        "export",
-        "--data",
-        s(&dir),
-        "--format",
-        "msgpack",
-        "--out",
-        s(&export),
-    ]);
+    let out = export_msgpack(&dir, &export);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let bytes = std::fs::read(&export).expect("read");
     // Where the trailer starts: the fixmap(3) + fixstr "vigil_export_end".
@@ -471,11 +365,11 @@ fn a_cut_export_is_refused_by_import_and_the_python_verifier() {
         let target = tmp.path().join("t");
         let out = run(&["import", "--data", s(&target), "--in", s(file)]);
         assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-        assert!(stderr_of(&out).contains(needle), "{}", stderr_of(&out));
+        assert_stderr_has(&out, needle);
         assert!(!target.exists());
         let out = python(&[s(file)]);
         assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
-        assert!(stderr_of(&out).contains(needle), "{}", stderr_of(&out));
+        assert_stderr_has(&out, needle);
     }
 }
 
@@ -502,28 +396,19 @@ fn an_old_export_without_a_trailer_is_read_and_said_to_be_unchecked() {
     let target = tmp.path().join("t");
     let out = run(&["import", "--data", s(&target), "--in", s(&export)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("is a version 1 export without a trailer: every record checked, but a cut at a record boundary cannot be detected"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "is a version 1 export without a trailer: every record checked, but a cut at a record boundary cannot be detected");
     let out = python(&[s(&export)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("is a version 1 export without a trailer: a cut at a record boundary cannot be detected"),
-        "{}",
-        stderr_of(&out)
+    assert_stderr_has(
+        &out,
+        "is a version 1 export without a trailer: a cut at a record boundary cannot be detected",
     );
     // Cut in the middle of its last record: both refuse.
     let middle = tmp.path().join("v1-middle.msgpack");
     std::fs::write(&middle, &buf[..buf.len() - 7]).expect("write");
     let out = python(&[s(&middle)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr_of(&out).contains("cut in the middle of the record at seq 5"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "cut in the middle of the record at seq 5");
     let out = run(&[
         "import",
         "--data",
@@ -532,18 +417,12 @@ fn an_old_export_without_a_trailer_is_read_and_said_to_be_unchecked() {
         s(&middle),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("cut in the middle of the record at seq 5"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert_stderr_has(&out, "cut in the middle of the record at seq 5");
 }
 
 #[test]
 fn export_to_a_missing_directory_is_bad_input() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 5, 5, &[]);
+    let (_tmp, dir) = loaded_store(5, 5, &[]);
     let out = run(&[
         "export",
         "--data",
@@ -554,20 +433,15 @@ fn export_to_a_missing_directory_is_bad_input() {
         "/nonexistent/dir/x",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains(
-            "--out /nonexistent/dir/x: directory /nonexistent/dir does not exist (create it first)"
-        ),
-        "{}",
-        stderr_of(&out)
+    assert_stderr_has(
+        &out,
+        "--out /nonexistent/dir/x: directory /nonexistent/dir does not exist (create it first)",
     );
 }
 
 #[test]
 fn a_damaged_sled_conf_is_named_as_such() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("data");
-    load(&dir, 5, 5, &[]);
+    let (_tmp, dir) = loaded_store(5, 5, &[]);
     std::fs::write(
         dir.join("log/sled/conf"),
         b"\xff\xfe\x00garbage-garbage\x01\x02\x03\x04",

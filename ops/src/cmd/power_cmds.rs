@@ -92,13 +92,11 @@ pub fn run(a: Esp32Args) -> CmdResult {
             .context("starting the simulator")
             .failed()?;
         handle.set_override(a.override_on);
-        println!("{path}");
-        let _ = std::io::stdout().flush();
-        eprintln!("vigil sim esp32: serving on {path} at {speed}x; Ctrl-C stops");
-        while !handle.is_finished() {
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        return Err(anyhow!("the simulator stopped")).failed();
+        return super::serve(
+            &path,
+            &format!("vigil sim esp32: serving on {path} at {speed}x; Ctrl-C stops"),
+            || handle.is_finished(),
+        );
     }
     let handle = sim
         .spawn(master, None)

@@ -145,22 +145,32 @@ fn pico(a: PicoArgs) -> CmdResult {
             .spawn(master, Some(slave))
             .context("starting the simulator")
             .failed()?;
-        println!("{path}");
-        let _ = std::io::stdout().flush();
-        eprintln!(
-            "vigil sim pico: serving on {path} (seed {}); Ctrl-C stops",
-            a.seed
+        return serve(
+            &path,
+            &format!(
+                "vigil sim pico: serving on {path} (seed {}); Ctrl-C stops",
+                a.seed
+            ),
+            || handle.is_finished(),
         );
-        while !handle.is_finished() {
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        return Err(anyhow!("the simulator stopped")).failed();
     }
     let handle = sim
         .spawn(master, None)
         .context("starting the simulator")
         .failed()?;
     watch(&handle, slave, &a)
+}
+
+/// A simulator serving on the pty `path`: print the path on stdout (for scripts), `banner` on
+/// stderr, and wait until the simulator stops, which is a failure (it serves until Ctrl-C).
+fn serve(path: &str, banner: &str, finished: impl Fn() -> bool) -> CmdResult {
+    println!("{path}");
+    let _ = std::io::stdout().flush();
+    eprintln!("{banner}");
+    while !finished() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(anyhow!("the simulator stopped")).failed()
 }
 
 fn watch(handle: &vigil_sim::PicoSimHandle, mut line: impl Read, a: &PicoArgs) -> CmdResult {

@@ -93,3 +93,15 @@ pub fn replay_check(data: &str) -> Value {
     assert!(out.status.success(), "{}", text(&out));
     serde_json::from_slice(&out.stdout).expect("replay json")
 }
+
+/// Assert that `out` exited with `code` and wrote `needle` to stderr; a failure shows the
+/// status and both streams.
+#[track_caller]
+pub fn assert_refused(out: &Output, code: i32, needle: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", text(out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(needle),
+        "{}",
+        text(out)
+    );
+}
