@@ -63,6 +63,19 @@ fn audit_goes_through_the_api_while_the_supervisor_runs() {
         assert!(Instant::now() < deadline, "API never came up on {addr}");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The API answers once the start events are durable; the clock actor records the window
+    // a moment later (slow on a loaded machine), so wait for it before asking through the CLI.
+    let has_window = |addr| {
+        raw_get(addr, "/v1/events?kind=WindowOpened")
+            .is_some_and(|(_, body)| body["items"].as_array().is_some_and(|a| !a.is_empty()))
+    };
+    while !has_window(addr) {
+        assert!(
+            Instant::now() < deadline,
+            "no WindowOpened recorded on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let out = vigil(&[
         "audit",
