@@ -234,12 +234,12 @@ fn a_damaged_journal_is_blamed_on_the_journal() {
     let mut bytes = std::fs::read(&path).expect("read journal");
     let le = |b: &[u8]| b.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x));
     let frame = (0..bytes.len().saturating_sub(32))
+        .rev()
         .filter(|&i| &bytes[i..i + 4] == b"VJF1")
-        .filter(|&i| {
+        .find(|&i| {
             let (first, n) = (le(&bytes[i + 8..i + 16]), le(&bytes[i + 16..i + 20]));
             first <= acked && acked < first + n
         })
-        .last()
         .expect("a journal frame holding the last ack");
     bytes[frame + 40] ^= 0xff;
     std::fs::write(&path, &bytes).expect("write journal");
