@@ -394,25 +394,12 @@ fn describe_recovery(r: &Recovery) -> Vec<String> {
 /// (re-applies the journal, removes what a crash left beyond the head), and record what was
 /// done as a `StoreRepaired` event. With `--dry-run`, only say what it would do.
 pub fn repair(a: RepairArgs) -> CmdResult {
-    if a.dry_run {
-        let store = open(&a.data, &a.key_file, Access::Read)?;
-        let r = store.recovery();
-        if r.is_clean() {
-            println!(
-                "{}: nothing to repair (last seq {})",
-                a.data.display(),
-                store.last_seq()
-            );
-        } else {
-            println!("{}: a repair would", a.data.display());
-            for line in describe_recovery(&r) {
-                println!("  - {line}");
-            }
-            println!("run `vigil repair --data {}` to do it", a.data.display());
-        }
-        return Ok(());
-    }
-    let store = open(&a.data, &a.key_file, Access::Write)?;
+    let access = if a.dry_run {
+        Access::Read
+    } else {
+        Access::Write
+    };
+    let store = open(&a.data, &a.key_file, access)?;
     let r = store.recovery();
     if r.is_clean() {
         println!(
@@ -420,6 +407,14 @@ pub fn repair(a: RepairArgs) -> CmdResult {
             a.data.display(),
             store.last_seq()
         );
+        return Ok(());
+    }
+    if a.dry_run {
+        println!("{}: a repair would", a.data.display());
+        for line in describe_recovery(&r) {
+            println!("  - {line}");
+        }
+        println!("run `vigil repair --data {}` to do it", a.data.display());
         return Ok(());
     }
     let (first, last) = r.reapplied.unzip();
