@@ -14,6 +14,7 @@ pub mod retention;
 pub mod schedule;
 mod station;
 mod store;
+mod supervisor;
 mod values;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ pub use retention::RetentionConfig;
 pub use schedule::{OnPeriod, ResolvedWindow, Schedule};
 pub use station::StationConfig;
 pub use store::StoreConfig;
+pub use supervisor::{SupervisorConfig, DEFAULT_STOP_TIMEOUT};
 pub use values::PortSpec;
 
 use error::Ctx;
@@ -76,6 +78,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// `[clock]`.
     pub clock: ClockConfig,
+    /// `[supervisor]`.
+    pub supervisor: SupervisorConfig,
     class_policy: ClassPolicy,
 }
 
@@ -95,6 +99,7 @@ struct RawConfig {
     pico: PicoConfig,
     api: ApiConfig,
     clock: ClockConfig,
+    supervisor: supervisor::RawSupervisor,
 }
 
 impl Config {
@@ -113,7 +118,9 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ctx.parse_error(&e))?;
         let classes = raw.classes.validate(&ctx)?;
         let retention = raw.retention.validate(&ctx, &classes)?;
+        let halt_grace_span = raw.power.halt_grace_span();
         let power = raw.power.validate(&ctx)?;
+        let supervisor = raw.supervisor.validate(&ctx, &power, halt_grace_span)?;
         let gpio = raw.gpio.validate(
             &ctx,
             gpio::UartUsers {
@@ -134,6 +141,7 @@ impl Config {
             pico: raw.pico,
             api: raw.api,
             clock: raw.clock,
+            supervisor,
             class_policy: classes.policy,
         })
     }
@@ -167,6 +175,7 @@ impl Default for Config {
             pico: PicoConfig::default(),
             api: ApiConfig::default(),
             clock: ClockConfig::default(),
+            supervisor: SupervisorConfig::default(),
             class_policy: ClassPolicy::default(),
         }
     }

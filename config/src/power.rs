@@ -119,6 +119,11 @@ impl<'de> Deserialize<'de> for Command {
 }
 
 impl RawPower {
+    /// Where the file sets `halt_grace`, for checks against other sections.
+    pub(crate) fn halt_grace_span(&self) -> Option<std::ops::Range<usize>> {
+        self.halt_grace.as_ref().map(Spanned::span)
+    }
+
     pub(crate) fn validate(self, ctx: &Ctx<'_>) -> Result<PowerConfig, ConfigError> {
         let d = PowerConfig::default();
         let (hb, hb_span) = unspan(self.heartbeat, d.heartbeat);
