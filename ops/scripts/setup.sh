@@ -5,6 +5,8 @@ set -euo pipefail
 
 need_apt=()
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+# visudo checks the shipped sudoers drop-in (ops/tests/systemd.rs).
+command -v visudo >/dev/null 2>&1 || need_apt+=(sudo)
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)

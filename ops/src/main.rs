@@ -7,6 +7,7 @@ mod cmd;
 mod exit;
 mod logging;
 mod render;
+mod systemd;
 
 use std::process::ExitCode;
 

@@ -85,6 +85,8 @@ pub fn run(args: StartArgs) -> CmdResult {
             }
         }));
     }
+    // Last, so READY=1 means the journal, the actors and the API are all up.
+    services.push(crate::systemd::service());
     let opts = SupervisorOptions {
         config: loaded.config,
         config_text: loaded.text,
