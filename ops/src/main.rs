@@ -6,6 +6,8 @@ mod api;
 mod cmd;
 mod exit;
 mod logging;
+mod output;
+mod progress;
 mod render;
 mod systemd;
 

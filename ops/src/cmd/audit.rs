@@ -45,9 +45,13 @@ pub struct AuditArgs {
     /// Only events of this class (general, important, core).
     #[arg(long)]
     class: Option<DataClass>,
-    /// At most this many events (0 or more).
+    /// At most this many events; 0 means no limit (paged internally). When the limit cuts
+    /// the answer, stderr says so and gives the `--cursor` to continue with.
     #[arg(long, default_value_t = 1000, allow_hyphen_values = true, value_parser = parse_limit)]
     limit: usize,
+    /// Continue after this seq: the cursor a cut answer named on stderr.
+    #[arg(long, value_name = "N")]
+    cursor: Option<u64>,
     /// Newest first.
     #[arg(long)]
     newest_first: bool,
@@ -238,9 +242,15 @@ pub fn run(args: AuditArgs) -> CmdResult {
             .bad_input();
         }
     }
+    let limit = if args.limit == 0 {
+        usize::MAX
+    } else {
+        args.limit
+    };
     let mut items: Vec<Value> = Vec::new();
-    let mut cursor = None;
-    while items.len() < args.limit {
+    let mut cursor = args.cursor;
+    let mut more = false;
+    while items.len() < limit {
         let (page, next) = log
             .page(&Query {
                 since,
@@ -248,18 +258,35 @@ pub fn run(args: AuditArgs) -> CmdResult {
                 source: args.source,
                 kind: args.kind,
                 class: args.class,
-                limit: (args.limit - items.len()).min(api::MAX_PAGE),
+                limit: (limit - items.len()).min(api::MAX_PAGE),
                 backward: args.newest_first,
                 cursor,
             })
             .failed()?;
         items.extend(page);
         match next {
-            Some(c) => cursor = Some(c),
-            None => break,
+            Some(c) => {
+                cursor = Some(c);
+                more = true;
+            }
+            None => {
+                more = false;
+                break;
+            }
         }
     }
-    print_events(&items, args.format)
+    let printed = print_events(&items, args.format);
+    // Never cut silently: the rest is one `--cursor` away.
+    if more {
+        if let Some(c) = cursor {
+            eprintln!(
+                "vigil audit: --limit {} cut the answer: more events match; continue with \
+                 --cursor {c} (or --limit 0 for all)",
+                args.limit
+            );
+        }
+    }
+    printed
 }
 
 fn print_events(items: &[Value], format: OutputFormat) -> CmdResult {

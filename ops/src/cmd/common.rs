@@ -33,18 +33,7 @@ impl DataArgs {
     }
 }
 
-/// Output formats for data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// Aligned table for people.
-    Table,
-    /// One JSON document.
-    Json,
-    /// One JSON object per line.
-    Jsonl,
-    /// Comma-separated values with a header line.
-    Csv,
-}
+pub use crate::output::OutputFormat;
 
 /// A loaded config: the typed value, its text and where it came from.
 #[derive(Debug, Clone)]

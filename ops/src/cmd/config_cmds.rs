@@ -14,6 +14,7 @@ use vigil_config::gpio::GpioBackend;
 use vigil_config::{CameraBackend, Config, Engine, ResolvedWindow, DEFAULT_ORIGIN, DEFAULT_TOML};
 
 use crate::exit::{Classify, CmdResult, Failure};
+use crate::output::{print_document, print_rows, refuse, OutputFormat};
 
 /// `vigil config …`
 #[derive(Debug, clap::Subcommand)]
@@ -28,15 +29,10 @@ pub struct CheckArgs {
     /// Config file (default: the built-in simulated config).
     #[arg(long)]
     config: Option<PathBuf>,
-}
-
-/// Output format of `vigil schedule`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ScheduleFormat {
-    /// Aligned columns for people.
-    Table,
-    /// A JSON array of `{"name","start","end","local_start","local_end"}`.
-    Json,
+    /// Output format: table (a summary for people), json or jsonl (the summary as one
+    /// object). No csv: the summary is nested; csv is refused with exit 2.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
 }
 
 /// Arguments of `vigil schedule`.
@@ -51,9 +47,10 @@ pub struct ScheduleArgs {
     /// Number of days; windows overlapping [from 00:00, from+days 00:00) local are listed.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3660))]
     days: u32,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ScheduleFormat::Table)]
-    format: ScheduleFormat,
+    /// Output format: table, json (an array of `{"name","start","end","local_start",
+    /// "local_end"}`), jsonl (one window per line) or csv (those columns).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -80,6 +77,13 @@ pub fn run(c: ConfigCommand) -> CmdResult {
 }
 
 fn check(a: CheckArgs) -> CmdResult {
+    if a.format == OutputFormat::Csv {
+        return Err(refuse(
+            "vigil config check",
+            a.format,
+            "the summary is nested (one section each); use json or jsonl",
+        ));
+    }
     let (config, origin) = load(a.config.as_deref())?;
     // The key file is checked by the same function `vigil start` opens the store with, so a
     // config that passes here is not refused there for its key. One that does not exist yet
@@ -99,10 +103,51 @@ fn check(a: CheckArgs) -> CmdResult {
             ));
         }
     }
-    let mut text = summary(&config, &origin);
-    text.extend(note);
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).failed()
+    let doc = summary_json(&config, &origin, note.as_deref().map(str::trim));
+    print_document(a.format, &doc, || {
+        let mut text = summary(&config, &origin);
+        text.extend(note);
+        text
+    })
+}
+
+/// The summary as one JSON object (`config check --format json`); durations in the
+/// config's own notation (`30s`, `2m`).
+fn summary_json(c: &Config, origin: &str, note: Option<&str>) -> serde_json::Value {
+    let d = |v: std::time::Duration| Human(v).to_string();
+    serde_json::json!({
+        "origin": origin,
+        "ok": true,
+        "station": {"name": c.station.name, "data_dir": c.station.data_dir.display().to_string()},
+        "schedule": {
+            "timezone": c.schedule.timezone().name(),
+            "windows": c.schedule.window_specs().iter().map(|w| serde_json::json!({
+                "name": w.name, "days": w.days.to_string(), "start": w.start.to_string(), "end": w.end.to_string(),
+            })).collect::<Vec<_>>(),
+        },
+        "store": {
+            "key_file": c.store.key_file.as_ref().map(|k| k.display().to_string()),
+            "max_batch": c.store.max_batch,
+            "max_delay": d(c.store.max_delay),
+        },
+        "retention": {
+            "general_days": c.retention.general_days,
+            "important_days": c.retention.important_days,
+            "core_days": c.retention.core_days,
+            "kind_overrides": c.retention.kinds.len(),
+        },
+        "power": {
+            "port": c.power.port.to_string(),
+            "heartbeat": d(c.power.heartbeat),
+            "watchdog": d(c.power.watchdog),
+            "halt_grace": d(c.power.halt_grace),
+            "hard_deadline": d(c.power.hard_deadline),
+            "poweroff_command": c.power.poweroff_command,
+        },
+        "supervisor": {"stop_timeout": d(c.supervisor.stop_timeout)},
+        "api": {"enabled": c.api.enabled, "listen": c.api.listen.to_string()},
+        "note": note,
+    })
 }
 
 fn summary(c: &Config, origin: &str) -> String {
@@ -292,16 +337,21 @@ pub fn schedule(a: ScheduleArgs) -> CmdResult {
         })?;
     let (from, to) = (sched.start_of_day(from_date), sched.start_of_day(to_date));
     let windows = sched.windows(from, to);
-    let text = match a.format {
-        ScheduleFormat::Json => {
-            let rows: Vec<WindowJson> = windows.iter().map(WindowJson::from).collect();
-            let mut s = serde_json::to_string_pretty(&rows).failed()?;
-            s.push('\n');
-            s
-        }
-        ScheduleFormat::Table => table(&windows),
-    };
-    std::io::stdout().lock().write_all(text.as_bytes()).failed()
+    if a.format == OutputFormat::Table {
+        return std::io::stdout()
+            .lock()
+            .write_all(table(&windows).as_bytes())
+            .failed();
+    }
+    let rows: Vec<serde_json::Value> = windows
+        .iter()
+        .map(|w| serde_json::to_value(WindowJson::from(w)).unwrap_or_default())
+        .collect();
+    print_rows(
+        a.format,
+        &["name", "start", "end", "local_start", "local_end"],
+        &rows,
+    )
 }
 
 fn table(windows: &[ResolvedWindow]) -> String {

@@ -10,16 +10,9 @@ use vigil_actors::station::replay_cores;
 
 use crate::cmd::common::{open_store_for_reading, DataArgs};
 use crate::exit::{Classify, CmdResult, Failure};
+use crate::output::{refuse, OutputFormat};
+use crate::progress::Progress;
 use crate::render::rfc3339;
-
-/// Report format of `vigil replay`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReplayFormat {
-    /// For people.
-    Table,
-    /// One JSON document.
-    Json,
-}
 
 /// Arguments of `vigil replay`.
 #[derive(Debug, clap::Args)]
@@ -32,31 +25,45 @@ pub struct ReplayArgs {
     /// Exit 1 at the first recorded decision the cores do not derive.
     #[arg(long)]
     check: bool,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = ReplayFormat::Table)]
-    format: ReplayFormat,
+    /// Report format: table, json, or jsonl (the same report on one line). No csv: the
+    /// report is nested (kinds, windows, decisions per source); csv is refused with exit 2.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
 }
 
 /// Run `vigil replay`.
 pub fn run(args: ReplayArgs) -> CmdResult {
+    if args.format == OutputFormat::Csv {
+        return Err(refuse(
+            "vigil replay",
+            args.format,
+            "the report is nested (kinds, windows, decisions per source); use json or jsonl",
+        ));
+    }
     let store = open_store_for_reading(&args.data)?;
     let factory = replay_cores;
     // First pass: where live runs took their deadlines among the events.
     let mut hints = DeadlineHints::default();
+    let progress = Progress::bar("replay: finding deadlines", store.last_seq());
     for env in store.scan(1) {
         let env = env
             .map_err(|e| anyhow!(e).context("reading the log (run `vigil verify`)"))
             .check_failed()?;
         hints.note(&env);
+        progress.set(env.seq);
     }
     hints.finish();
     let mut replay = Replay::new(&factory, args.from).with_hints(hints);
+    progress.say("replay: re-deriving decisions");
+    progress.set(0);
     for env in store.scan(1) {
         let env = env
             .map_err(|e| anyhow!(e).context("reading the log (run `vigil verify`)"))
             .check_failed()?;
         replay.feed(&env);
+        progress.set(env.seq);
     }
+    drop(progress);
     let report = replay.finish();
     let checked: u64 = report.checked.values().sum();
     let matched: u64 = report.matched.values().sum();
@@ -64,7 +71,7 @@ pub fn run(args: ReplayArgs) -> CmdResult {
     let mut out = out.lock();
     let written: std::io::Result<()> = (|| {
         match args.format {
-            ReplayFormat::Json => {
+            OutputFormat::Json | OutputFormat::Jsonl | OutputFormat::Csv => {
                 let doc = json!({
                     "events": report.events,
                     "first_seq": report.first_seq,
@@ -91,10 +98,14 @@ pub fn run(args: ReplayArgs) -> CmdResult {
                         "seq": m.seq, "source": m.source.as_str(), "problem": m.problem,
                     })).collect::<Vec<_>>(),
                 });
-                serde_json::to_writer_pretty(&mut out, &doc)?;
+                if args.format == OutputFormat::Json {
+                    serde_json::to_writer_pretty(&mut out, &doc)?;
+                } else {
+                    serde_json::to_writer(&mut out, &doc)?;
+                }
                 writeln!(out)?;
             }
-            ReplayFormat::Table => {
+            OutputFormat::Table => {
                 writeln!(
                     out,
                     "events {} (seq {}..{}), supervisor sessions {}",

@@ -18,6 +18,8 @@ use vigil_store::{synthetic_event, ExportFormat, Recovery, Store, StoreError, St
 use vigil_actors::supervisor::log_dir;
 
 use crate::exit::{CmdResult, Failure};
+use crate::output::{print_document, OutputFormat};
+use crate::progress::Progress;
 
 /// Map a store error to the CLI contract: bad input (2) or a failed run (1); a corrupt store
 /// found while checking counts as a failed check (1).
@@ -93,18 +95,10 @@ pub struct VerifyArgs {
     /// 32-byte key file of a keyed store.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
-}
-
-/// Output of `vigil verify`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportFormat {
-    /// Lines for people.
-    Table,
-    /// One JSON object.
-    Json,
+    /// Output format: lines for people, or the report as one JSON object (json, jsonl) or
+    /// one CSV row (nested fields as JSON text).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 /// Export formats on the command line.
@@ -189,6 +183,7 @@ pub fn load(a: LoadArgs) -> CmdResult {
     let stdout = std::io::stdout();
     let mut done = 0u64;
     let mut acks = String::new();
+    let progress = Progress::bar("appending events", a.events);
     while done < a.events {
         let n = (a.events - done).min(a.batch as u64);
         if let Some(rate) = a.rate {
@@ -213,7 +208,9 @@ pub fn load(a: LoadArgs) -> CmdResult {
                 .map_err(|e| Failure::Failed(anyhow!("stdout: {e}")))?;
         }
         done += n;
+        progress.inc(n);
     }
+    drop(progress);
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "appended {done} events in {secs:.3} s ({:.0} events/s), last seq {}, head {}",
@@ -234,47 +231,50 @@ pub fn verify(a: VerifyArgs) -> CmdResult {
         },
     )
     .map_err(classify)?;
+    let spinner = Progress::spinner(&format!(
+        "verifying the chain up to seq {}",
+        store.last_seq()
+    ));
     let r = store.verify();
+    drop(spinner);
     let pending = store.recovery().reapplied;
-    match a.format {
-        ReportFormat::Json => {
-            let v = json!({
-                "journal_pending": pending.map(|(f, l)| json!([f, l])),
-                "ok": r.is_ok(),
-                "checked": r.checked,
-                "first_seq": r.first_seq,
-                "last_seq": r.last_seq,
-                "head": hex::encode(r.head),
-                "keyed": r.keyed,
-                "problem": r.problem.as_ref().map(|p| json!({
-                    "seq": p.seq, "kind": p.kind.as_str(), "detail": p.detail,
-                })),
-            });
-            println!("{v}");
-        }
-        ReportFormat::Table => {
-            println!("store      {}", a.data.display());
-            println!(
-                "records    {}..={} ({} checked)",
-                r.first_seq, r.last_seq, r.checked
+    let doc = json!({
+        "journal_pending": pending.map(|(f, l)| json!([f, l])),
+        "ok": r.is_ok(),
+        "checked": r.checked,
+        "first_seq": r.first_seq,
+        "last_seq": r.last_seq,
+        "head": hex::encode(r.head),
+        "keyed": r.keyed,
+        "problem": r.problem.as_ref().map(|p| json!({
+            "seq": p.seq, "kind": p.kind.as_str(), "detail": p.detail,
+        })),
+    });
+    print_document(a.format, &doc, || {
+        let mut t = format!("store      {}\n", a.data.display());
+        t += &format!(
+            "records    {}..={} ({} checked)\n",
+            r.first_seq, r.last_seq, r.checked
+        );
+        t += &format!("head       {}\n", hex::encode(r.head));
+        t += &format!("keyed      {}\n", r.keyed);
+        if let Some((f, l)) = pending {
+            t += &format!(
+                "journal    seqs {f}..={l} acknowledged, read from the journal (sled does not \
+                 hold them yet; `vigil repair` or `vigil start` writes them to sled)\n"
             );
-            println!("head       {}", hex::encode(r.head));
-            println!("keyed      {}", r.keyed);
-            if let Some((f, l)) = pending {
-                println!(
-                    "journal    seqs {f}..={l} acknowledged, read from the journal (sled does not \
-                     hold them yet; `vigil repair` or `vigil start` writes them to sled)"
-                );
-            }
-            match &r.problem {
-                None => println!("result     ok"),
-                Some(p) => println!(
-                    "result     FAILED at seq {}: {}: {}",
+        }
+        match &r.problem {
+            None => t += "result     ok\n",
+            Some(p) => {
+                t += &format!(
+                    "result     FAILED at seq {}: {}: {}\n",
                     p.seq, p.kind, p.detail
-                ),
+                )
             }
         }
-    }
+        t
+    })?;
     match r.problem {
         None => Ok(()),
         Some(p) => Err(Failure::CheckFailed(anyhow!(
@@ -295,10 +295,17 @@ pub fn export(a: ExportArgs) -> CmdResult {
         ExportFormatArg::Msgpack => ExportFormat::Msgpack,
         ExportFormatArg::Jsonl => ExportFormat::Jsonl,
     };
+    let spinner = Progress::spinner(&format!(
+        "exporting seq {}..={} to {}",
+        a.from,
+        store.last_seq(),
+        a.out.display()
+    ));
     let s = store.export(format, &a.out, a.from).map_err(|e| match e {
         StoreError::Corrupt { .. } => Failure::CheckFailed(e.into()),
         e => classify(e),
     })?;
+    drop(spinner);
     eprintln!(
         "exported {} records (seq {}..={}) to {}, head {}",
         s.count,
@@ -346,10 +353,14 @@ pub fn import(a: ImportArgs) -> CmdResult {
         key_file: a.key_file.clone(),
         ..StoreOptions::default()
     };
-    let s = Store::import_into(&log_dir(&a.data), opts, file, &a.input).map_err(|e| match e {
-        StoreError::Corrupt { .. } => Failure::BadInput(e.into()),
-        e => classify(e),
-    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = Progress::bytes("importing (checking every record first)", size);
+    let s = Store::import_into(&log_dir(&a.data), opts, progress.wrap_read(file), &a.input)
+        .map_err(|e| match e {
+            StoreError::Corrupt { .. } => Failure::BadInput(e.into()),
+            e => classify(e),
+        })?;
+    drop(progress);
     if !s.trailer {
         eprintln!(
             "note: {} is a version 1 export without a trailer: every record checked, but a cut \

@@ -27,6 +27,7 @@ use vigil_thermal::{
 use vigil_wire::ThermalClass;
 
 use crate::exit::{Classify, CmdResult, Failure};
+use crate::progress::Progress;
 
 /// The shipped int8 model (`firmware/int8/models/default.vgi8`, compiled in).
 pub const DEFAULT_MODEL: &[u8] = vigil_int8::shipped::INT8;
@@ -144,7 +145,10 @@ pub fn dataset(c: DatasetCommand) -> CmdResult {
 }
 
 fn synth(a: SynthArgs) -> CmdResult {
-    let written = vigil_thermal::synth(&a.out, a.n, a.seed).bad_input()?;
+    let spinner = Progress::spinner(&format!("writing {} frames to {}", a.n, a.out.display()));
+    let written = vigil_thermal::synth(&a.out, a.n, a.seed);
+    drop(spinner);
+    let written = written.bad_input()?;
     let mut counts = [0usize; 3];
     for p in &written {
         let label = p

@@ -14,6 +14,8 @@ use vigil_store::{Query, Store};
 use crate::cmd::audit::{parse_time, station_schedule};
 use crate::cmd::common::{open_store_for_reading, DataArgs};
 use crate::exit::{Classify, CmdResult, Failure};
+use crate::output::{print_document, refuse, OutputFormat};
+use crate::progress::Progress;
 use crate::render::rfc3339;
 
 /// Arguments of `vigil timelapse`.
@@ -46,6 +48,10 @@ pub struct TimelapseArgs {
     /// Output video (.mp4).
     #[arg(long)]
     out: PathBuf,
+    /// Report format: table, json or jsonl (`{"out","frames","bytes","up_to_date","missing",
+    /// "altered"}`). No csv: the report holds lists; csv is refused with exit 2.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
 }
 
 fn frames_between(
@@ -115,6 +121,13 @@ fn windows_on(
 
 /// Run `vigil timelapse`.
 pub fn run(args: TimelapseArgs) -> CmdResult {
+    if args.format == OutputFormat::Csv {
+        return Err(refuse(
+            "vigil timelapse",
+            args.format,
+            "the report holds lists of missing and altered frames; use json or jsonl",
+        ));
+    }
     let store = open_store_for_reading(&args.data)?;
     let schedule = station_schedule(args.config.as_deref(), &store).bad_input()?;
     let ranges = match (&args.window, &args.since, &args.until) {
@@ -165,26 +178,44 @@ pub fn run(args: TimelapseArgs) -> CmdResult {
         fps: args.fps,
         ..TimelapseSettings::default()
     };
-    let report = build(&args.data.dir(), &settings, &frames, &args.out)
+    let spinner = Progress::spinner(&format!(
+        "checking {} frames and encoding {}",
+        frames.len(),
+        args.out.display()
+    ));
+    let built = build(&args.data.dir(), &settings, &frames, &args.out);
+    drop(spinner);
+    let report = built
         .map_err(|e| anyhow!(e).context(format!("building {}", args.out.display())))
         .failed()?;
-    println!(
-        "{}: {} frames, {} bytes{}",
-        report.out.display(),
-        report.frames,
-        report.bytes,
-        if report.up_to_date {
-            " (already up to date)"
-        } else {
-            ""
+    let doc = serde_json::json!({
+        "out": report.out.display().to_string(),
+        "frames": report.frames,
+        "bytes": report.bytes,
+        "up_to_date": report.up_to_date,
+        "missing": report.missing.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "altered": report.altered.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    print_document(args.format, &doc, || {
+        let mut t = format!(
+            "{}: {} frames, {} bytes{}\n",
+            report.out.display(),
+            report.frames,
+            report.bytes,
+            if report.up_to_date {
+                " (already up to date)"
+            } else {
+                ""
+            }
+        );
+        for m in &report.missing {
+            t += &format!("missing  {m}\n");
         }
-    );
-    for m in &report.missing {
-        println!("missing  {m}");
-    }
-    for a in &report.altered {
-        println!("altered  {a}");
-    }
+        for a in &report.altered {
+            t += &format!("altered  {a}\n");
+        }
+        t
+    })?;
     if !report.missing.is_empty() || !report.altered.is_empty() {
         return Err(Failure::CheckFailed(anyhow!(
             "{} frames missing and {} altered (left out of the video)",
