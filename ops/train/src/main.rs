@@ -217,7 +217,9 @@ fn run_train(a: TrainArgs) -> Result<(), TrainError> {
         shift: a.shift,
         weight_decay: a.weight_decay,
     };
-    let out = train(&arch, &samples, &opts, &mut |line| eprintln!("{line}"))?;
+    let progress = EpochProgress::new("training", opts.epochs);
+    let out = train(&arch, &samples, &opts, &mut |line| progress.line(line))?;
+    drop(progress);
     write_atomic(&a.out, f32model::to_json(&out.model).as_bytes())?;
     println!(
         "trained on {} frames, validated on {}; best epoch {} of {}",
@@ -266,9 +268,11 @@ fn run_qat(a: QatArgs) -> Result<(), TrainError> {
         },
         force: a.force,
     };
+    let progress = EpochProgress::new("fine-tuning", opts.train.epochs);
     let out = qat(&model, &samples, &calib, &opts, &mut |line| {
-        eprintln!("{line}")
+        progress.line(line)
     })?;
+    drop(progress);
     write_atomic(&a.out, f32model::to_json(&out.model).as_bytes())?;
     write_atomic(&a.out_int8, &out.quantized.bytes)?;
     let size = size_report(&out.model, &out.quantized);
@@ -386,4 +390,47 @@ fn run_bench(a: BenchArgs) -> Result<(), TrainError> {
         total.1 as f64 * 1e3 / RP2040_HZ as f64
     );
     Ok(())
+}
+
+/// The epoch lines on stderr as before, and on a terminal a bar over the epochs below them
+/// (a pipe gets the lines only, byte for byte).
+struct EpochProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl EpochProgress {
+    fn new(what: &str, epochs: usize) -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(epochs as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:32}] epoch {pos}/{len} ({elapsed}, {eta} left)",
+            ) {
+                bar.set_style(style);
+            }
+            bar.set_message(what.to_string());
+            bar
+        });
+        EpochProgress { bar }
+    }
+
+    fn line(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.println(line);
+                if line.starts_with("epoch") || line.starts_with("qat epoch") {
+                    bar.inc(1);
+                }
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Drop for EpochProgress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
