@@ -343,6 +343,24 @@ pub fn schedule(a: ScheduleArgs) -> CmdResult {
             .write_all(table(&windows).as_bytes())
             .failed();
     }
+    let structs: Vec<WindowJson> = windows.iter().map(WindowJson::from).collect();
+    // Serialized from the struct, so the keys keep their documented order.
+    match a.format {
+        OutputFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&structs).failed()?;
+            s.push('\n');
+            return crate::output::write_stdout(&s);
+        }
+        OutputFormat::Jsonl => {
+            let mut s = String::new();
+            for w in &structs {
+                s.push_str(&serde_json::to_string(w).failed()?);
+                s.push('\n');
+            }
+            return crate::output::write_stdout(&s);
+        }
+        OutputFormat::Table | OutputFormat::Csv => {}
+    }
     let rows: Vec<serde_json::Value> = windows
         .iter()
         .map(|w| serde_json::to_value(WindowJson::from(w)).unwrap_or_default())
