@@ -21,10 +21,13 @@
 //! (size bounds), [`error`] (the shared error type), [`client`] (the CLI's side).
 
 pub mod client;
+pub mod dashboard;
 pub mod error;
 pub mod events;
+pub mod frames;
 pub mod limits;
 pub mod query;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -78,11 +81,15 @@ async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
 /// actix runtime (the server task is spawned there).
 pub fn serve(listen: SocketAddr, running: &Running) -> Result<ApiGuard, String> {
     let state = web::Data::new(running.clone());
+    let hub = stream::Hub::start(running);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .wrap(actix_web::middleware::from_fn(limits::bounded))
             .configure(events::configure)
+            .configure(|c| stream::configure(c, &hub))
+            .configure(frames::configure)
+            .configure(dashboard::configure)
             .default_service(web::to(not_found))
     })
     .workers(WORKERS)
