@@ -7,6 +7,10 @@
 //! - `GET /v1/events?since=&until=&source=&kind=&class=&limit=&cursor=&order=newest` →
 //!   `{"items": [envelope…], "next_cursor": seq|null}`; `since`/`until` are RFC 3339 or UTC µs,
 //!   `limit` at most 1000 (default 100).
+//! - `GET /v1/events/stream?since_seq=&kind=&source=` → Server-Sent Events of committed
+//!   events, resumable with `Last-Event-ID` ([`stream`]).
+//! - `GET /v1/frames/{seq}` → the still or video a frame event lists ([`frames`]).
+//! - `GET /` → the dashboard ([`dashboard`], docs/dashboard.md).
 //!
 //! Errors are JSON `{"error": "..."}` with 400 (bad parameter, naming it), 404, 405, 414 (target
 //! over 8 KiB), 431 (headers over 8 KiB) or 500. It listens on loopback by default
