@@ -33,6 +33,10 @@ pub enum ApiError {
         /// The limit.
         max: usize,
     },
+    /// A frame's recorded path leads out of its directory (`..`, absolute, a symlink out):
+    /// refused (403). The message names the seq; check the data directory for tampering.
+    #[error("{0}")]
+    OutsideFrames(String),
     /// The log could not answer (500).
     #[error("{0}")]
     Internal(String),
@@ -46,6 +50,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::OutsideFrames(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

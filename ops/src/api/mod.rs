@@ -7,6 +7,10 @@
 //! - `GET /v1/events?since=&until=&source=&kind=&class=&limit=&cursor=&order=newest` →
 //!   `{"items": [envelope…], "next_cursor": seq|null}`; `since`/`until` are RFC 3339 or UTC µs,
 //!   `limit` at most 1000 (default 100).
+//! - `GET /v1/events/stream?since_seq=&kind=&source=` → Server-Sent Events of committed
+//!   events, resumable with `Last-Event-ID` ([`stream`]).
+//! - `GET /v1/frames/{seq}` → the still or video a frame event lists ([`frames`]).
+//! - `GET /` → the dashboard ([`dashboard`], docs/dashboard.md).
 //!
 //! Errors are JSON `{"error": "..."}` with 400 (bad parameter, naming it), 404, 405, 414 (target
 //! over 8 KiB), 431 (headers over 8 KiB) or 500. It listens on loopback by default
@@ -21,10 +25,13 @@
 //! (size bounds), [`error`] (the shared error type), [`client`] (the CLI's side).
 
 pub mod client;
+pub mod dashboard;
 pub mod error;
 pub mod events;
+pub mod frames;
 pub mod limits;
 pub mod query;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -78,11 +85,15 @@ async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
 /// actix runtime (the server task is spawned there).
 pub fn serve(listen: SocketAddr, running: &Running) -> Result<ApiGuard, String> {
     let state = web::Data::new(running.clone());
+    let hub = stream::Hub::start(running);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .wrap(actix_web::middleware::from_fn(limits::bounded))
             .configure(events::configure)
+            .configure(|c| stream::configure(c, &hub))
+            .configure(frames::configure)
+            .configure(dashboard::configure)
             .default_service(web::to(not_found))
     })
     .workers(WORKERS)

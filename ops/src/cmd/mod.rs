@@ -5,6 +5,7 @@ pub mod common;
 pub mod config_cmds;
 pub mod replay;
 pub mod sim_cmds;
+pub mod sim_summary;
 pub mod start;
 pub mod store_cmds;
 pub mod thermal_cmds;

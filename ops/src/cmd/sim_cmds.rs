@@ -29,6 +29,8 @@ pub enum SimCommand {
     Pico(PicoArgs),
     /// Run the ESP32 power-controller simulator.
     Esp32(crate::cmd::sim_cmds::esp32::Esp32Args),
+    /// Summarise what a station run recorded (windows, frames, detections, power, chain head).
+    Summary(crate::cmd::sim_summary::SummaryArgs),
 }
 
 /// Output format of `vigil sim pico` without `--pty`.
@@ -77,6 +79,7 @@ pub fn run(c: SimCommand) -> CmdResult {
     match c {
         SimCommand::Pico(a) => pico(a),
         SimCommand::Esp32(a) => esp32::run(a),
+        SimCommand::Summary(a) => crate::cmd::sim_summary::run(a),
     }
 }
 
