@@ -215,3 +215,65 @@ fn a_redaction_without_a_destruction_record_is_a_gap() {
     // A purge may not reach its own destruction record.
     assert!(s.purge_step(&ranges, 1, 125, 120, 8).is_err());
 }
+
+/// A crash after the destruction record was made durable but before (or during) the purge:
+/// on reopen the record is there and `resume_purge` completes exactly that purge.
+#[test]
+fn a_purge_cut_after_its_destruction_record_is_completed_by_resume() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = filled(dir.path(), 600);
+    let ranges = load_ranges(400);
+    let (base_seq, anchor) = s.purge_base(&ranges).expect("base");
+    let count: u64 = ranges.iter().map(|r| r.to - r.from + 1).sum();
+    let d = RecordsDestroyed {
+        ranges: ranges.clone(),
+        count,
+        bytes: 0,
+        classes: vec!["general".into()],
+        kinds: vec!["LoadGenerated".into()],
+        reason: "age".into(),
+        policy: "general 1 d".into(),
+        base_seq,
+        anchor: anchor.to_vec(),
+        files: Vec::new(),
+    };
+    let env = s
+        .append(
+            &[NewEvent::new(T0 + 10_000 * MIN, Source::Ops, d.clone())],
+            &ClassPolicy::default(),
+        )
+        .expect("destruction record");
+    // Only the first step ran, then the process died (no checkpoint: sled unflushed).
+    let first = s
+        .purge_step(&d.ranges, d.base_seq, env[0].seq, 1, 1)
+        .expect("one step");
+    assert!(first.next.is_some());
+    // What kill -9 leaves: the files as they are on disk now, without the lock.
+    let crashed = tempfile::tempdir().expect("tmp");
+    copy_dir(&dir.path().join("log"), &crashed.path().join("log"));
+    std::fs::remove_file(crashed.path().join("log/vigil.lock")).ok();
+    drop(s);
+    let s = Store::open(&crashed.path().join("log"), StoreOptions::default()).expect("reopen");
+    let (seq, _) = s
+        .resume_purge(4)
+        .expect("resume")
+        .expect("something to finish");
+    assert_eq!(seq, env[0].seq);
+    let r = s.verify();
+    assert!(r.is_ok(), "{:?}", r.problem);
+    assert_eq!(r.redacted + (r.first_seq - 1), count);
+    assert_eq!(s.resume_purge(4).expect("resume"), None);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
