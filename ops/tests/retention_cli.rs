@@ -132,6 +132,26 @@ fn retention_purges_what_is_due_and_verify_stays_clean() {
     // Audit events are all still there.
     assert_eq!(common::audit(d, "WindowOpened").len(), 60);
     assert_eq!(common::audit(d, "RecordsDestroyed").len(), 1);
+    // `audit --seq` tells a purged event from a held one and from one never recorded.
+    let a = json(&vigil(&[
+        "audit", "--data", d, "--seq", "1", "--format", "json",
+    ]));
+    assert_eq!(
+        (a["status"].as_str(), a["destroyed_by"].as_u64()),
+        (Some("purged"), Some(dseq)),
+        "{a}"
+    );
+    let a = json(&vigil(&[
+        "audit", "--data", d, "--seq", "2", "--format", "json",
+    ]));
+    assert_eq!(a["status"], "held", "{a}");
+    assert_eq!(a["event"]["kind"], "WindowOpened", "{a}");
+    let a = vigil(&["audit", "--data", d, "--seq", "99999"]);
+    assert!(
+        String::from_utf8_lossy(&a.stdout).contains("never recorded"),
+        "{}",
+        text(&a)
+    );
     // Nothing more is due at the same instant.
     let again = vigil(&["retention", "--data", d, "--config", c, "--now", now]);
     assert!(
