@@ -10,6 +10,7 @@ pub mod journal;
 pub mod link;
 pub mod power;
 pub mod replay;
+pub mod retention;
 pub mod shell;
 pub mod station;
 pub mod station_clock;

@@ -90,6 +90,8 @@ impl EventLog for MemoryLog {
             last_seq: all.len() as u64,
             head: all.last().map_or(ZERO_HASH, |e| e.hash),
             keyed: false,
+            redacted: 0,
+            destroyed_by: Vec::new(),
             problem: None,
         }
     }

@@ -4,8 +4,11 @@
 //! [`AUDIT_MIN_DAYS`] days: a config whose class or kind entry would keep any of them for
 //! less is refused, pointing at that entry.
 //!
-//! Status: the policy is validated and recorded with the config, but no retention run
-//! enforces it yet (nothing is purged); see `docs/store.md` for the planned purge.
+//! Status: enforced by `vigil retention` (planner `vigil_actors::retention::plan`, executor
+//! `vigil_actors::retention::run`): due records become redactions under a `RecordsDestroyed`
+//! record, their frames and videos are deleted, and below `disk_floor_mb` the oldest
+//! unprotected media go first (see `docs/store.md` "Retention and purge"). The periodic run
+//! inside the supervisor (`run_every`) is not wired yet.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -29,6 +32,9 @@ pub const AUDIT_MIN_DAYS: u32 = 180;
 /// important = 400
 /// core = 1825
 /// run_every = "6h"      # how often the retention job runs
+/// disk_floor_mb = 512   # below this much free space, media go oldest and lowest class first
+/// disk_target_mb = 1024 # ... until this much is free again
+/// evidence_span = "5m"  # frames this close to a person detection are protected
 /// [retention.kinds]     # per-kind overrides, in days
 /// ThermalFrame = 7
 /// ```
@@ -44,6 +50,13 @@ pub struct RetentionConfig {
     pub kinds: BTreeMap<EventKind, u32>,
     /// How often the retention job runs. Default 6 h.
     pub run_every: Duration,
+    /// Free space (MiB) below which disk pressure deletes media; `None`: no disk pressure rule.
+    pub disk_floor_mb: Option<u64>,
+    /// Free space (MiB) disk pressure deletes up to; at least the floor. Default twice it.
+    pub disk_target_mb: Option<u64>,
+    /// Frames this close (before or after) to a person detection are protected evidence,
+    /// raised to class `important`. Default 5 min.
+    pub evidence_span: Duration,
 }
 
 impl Default for RetentionConfig {
@@ -54,6 +67,9 @@ impl Default for RetentionConfig {
             core_days: 1825,
             kinds: BTreeMap::new(),
             run_every: Duration::from_secs(6 * 3600),
+            disk_floor_mb: None,
+            disk_target_mb: None,
+            evidence_span: Duration::from_secs(300),
         }
     }
 }
@@ -99,6 +115,20 @@ pub(crate) struct RawRetention {
     kinds: BTreeMap<Spanned<String>, Spanned<Days>>,
     #[serde(deserialize_with = "crate::duration::de_opt_in::<_, 60_000, 604_800_000>")]
     run_every: Option<Duration>,
+    disk_floor_mb: Option<Spanned<Megabytes>>,
+    disk_target_mb: Option<Spanned<Megabytes>>,
+    #[serde(deserialize_with = "crate::duration::de_opt_in::<_, 0, 86_400_000>")]
+    evidence_span: Option<Duration>,
+}
+
+/// Megabytes of free space: 1 MiB to 16 TiB.
+#[derive(Debug, Clone, Copy)]
+struct Megabytes(u64);
+
+impl<'de> Deserialize<'de> for Megabytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::values::u32_in::<D, 1, 16_777_216>(d).map(|v| Megabytes(u64::from(v)))
+    }
 }
 
 impl RawRetention {
@@ -122,12 +152,32 @@ impl RawRetention {
             kinds.insert(kind, days.get_ref().0);
             kind_spans.insert(kind, days.span());
         }
+        let floor = self.disk_floor_mb.as_ref().map(|s| s.get_ref().0);
+        let target = self.disk_target_mb.as_ref().map(|s| s.get_ref().0);
+        if let (Some(f), Some(t)) = (floor, target) {
+            if t < f {
+                let span = self.disk_target_mb.as_ref().map(|s| s.span());
+                return Err(ctx.invalid(
+                    span.as_ref(),
+                    Problem::OutOfOrder {
+                        key: "retention.disk_target_mb",
+                        value: t.to_string(),
+                        relation: "at least",
+                        other_key: "retention.disk_floor_mb",
+                        other: f.to_string(),
+                    },
+                ));
+            }
+        }
         let out = RetentionConfig {
             general_days,
             important_days,
             core_days,
             kinds,
             run_every: self.run_every.unwrap_or(d.run_every),
+            disk_floor_mb: floor,
+            disk_target_mb: floor.map(|f| target.unwrap_or(f * 2)),
+            evidence_span: self.evidence_span.unwrap_or(d.evidence_span),
         };
         check_audit_minimum(ctx, &out, &classes.policy, |kind, class| {
             if let Some(span) = kind_spans.get(&kind) {

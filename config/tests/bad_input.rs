@@ -317,6 +317,26 @@ fn retention_below_audit_minimum() {
 }
 
 #[test]
+fn retention_disk_pressure_keys() {
+    let c = common::parse("[retention]\ndisk_floor_mb = 100\nevidence_span = \"2m\"\n");
+    assert_eq!(c.retention.disk_floor_mb, Some(100));
+    assert_eq!(c.retention.disk_target_mb, Some(200));
+    assert_eq!(c.retention.evidence_span.as_secs(), 120);
+    assert_refused(
+        "[retention]\ndisk_floor_mb = 100\ndisk_target_mb = 50\n",
+        3,
+        18,
+        "`retention.disk_target_mb` (50) must be at least `retention.disk_floor_mb` (100)",
+    );
+    assert_refused(
+        "[retention]\ndisk_floor_mb = 0\n",
+        2,
+        17,
+        "0 is out of range",
+    );
+}
+
+#[test]
 fn classes_never_lowered() {
     assert_refused(
         "[classes]\nWindowOpened = \"general\"\n",

@@ -105,9 +105,9 @@ catalogue! {
     /// Verification ran.
     VerificationRan => class: Important, schema: 1, audit: true;
     /// Retention ran.
-    RetentionRan => class: Important, schema: 1, audit: true;
+    RetentionRan => class: Important, schema: 2, audit: true;
     /// Destruction record of a purge.
-    RecordsDestroyed => class: Important, schema: 1, audit: true;
+    RecordsDestroyed => class: Important, schema: 2, audit: true;
     /// Log exported.
     ExportMade => class: Important, schema: 1, audit: true;
     /// Export imported.
@@ -180,4 +180,6 @@ catalogue! {
     StoreRepaired => class: Important, schema: 1, audit: true;
     /// The previous run ended without `SupervisorStopped`; recorded at the next start.
     UncleanStopDetected => class: Important, schema: 1, audit: true;
+    /// Disk below the retention floor with only protected data left; capture stops.
+    StorageExhausted => class: Important, schema: 1, audit: true;
 }

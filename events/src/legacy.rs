@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::{AuditQueried, WindowOpened};
+use crate::kinds::{AuditQueried, RecordsDestroyed, RetentionRan, SeqRange, WindowOpened};
 use crate::{Event, EventKind};
 
 /// `WindowOpened` as written by schema 1: no local times, no zone.
@@ -56,6 +56,72 @@ impl From<AuditQueriedV1> for AuditQueried {
     }
 }
 
+/// `RetentionRan` as written by schema 1: counts only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetentionRanV1 {
+    /// Records purged in total.
+    pub purged: u64,
+    /// Rules evaluated.
+    pub rules: u32,
+    /// Dry runs record what they would have purged.
+    pub dry_run: bool,
+}
+
+impl From<RetentionRanV1> for RetentionRan {
+    /// Schema 1 did not say what it freed or how long it took: zeros.
+    fn from(v: RetentionRanV1) -> Self {
+        RetentionRan {
+            purged: v.purged,
+            rules: v.rules,
+            dry_run: v.dry_run,
+            destruction_records: 0,
+            files_deleted: 0,
+            bytes_freed: 0,
+            duration_ms: 0,
+        }
+    }
+}
+
+/// `RecordsDestroyed` as written by schema 1: one range, a free-text reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordsDestroyedV1 {
+    /// First purged seq.
+    pub from_seq: u64,
+    /// Last purged seq.
+    pub to_seq: u64,
+    /// How many records were destroyed.
+    pub count: u64,
+    /// Classes of the destroyed records.
+    pub classes: Vec<String>,
+    /// The rule and reason, e.g. `general older than 30 days`.
+    pub reason: String,
+    /// Chain hash of `to_seq`.
+    #[serde(with = "serde_bytes")]
+    pub anchor: Vec<u8>,
+}
+
+impl From<RecordsDestroyedV1> for RecordsDestroyed {
+    /// Schema 1 purged one leading range of whole segments under an age rule: its range,
+    /// `age` as the reason, the old free text as the policy, and the base after `to_seq`.
+    fn from(v: RecordsDestroyedV1) -> Self {
+        RecordsDestroyed {
+            ranges: vec![SeqRange {
+                from: v.from_seq,
+                to: v.to_seq,
+            }],
+            count: v.count,
+            bytes: 0,
+            classes: v.classes,
+            kinds: Vec::new(),
+            reason: "age".into(),
+            policy: v.reason,
+            base_seq: v.to_seq + 1,
+            anchor: v.anchor,
+            files: Vec::new(),
+        }
+    }
+}
+
 /// Decode an old version of `kind`'s payload into the current type; `None` when no such
 /// version was ever written.
 pub(crate) fn upcast(
@@ -71,6 +137,14 @@ pub(crate) fn upcast(
         (EventKind::AuditQueried, 1) => Some(
             rmp_serde::from_slice::<AuditQueriedV1>(bytes)
                 .map(|v| Event::AuditQueried(AuditQueried::from(v))),
+        ),
+        (EventKind::RetentionRan, 1) => Some(
+            rmp_serde::from_slice::<RetentionRanV1>(bytes)
+                .map(|v| Event::RetentionRan(RetentionRan::from(v))),
+        ),
+        (EventKind::RecordsDestroyed, 1) => Some(
+            rmp_serde::from_slice::<RecordsDestroyedV1>(bytes)
+                .map(|v| Event::RecordsDestroyed(RecordsDestroyed::from(v))),
         ),
         _ => None,
     }
@@ -90,7 +164,30 @@ pub fn old_versions() -> Vec<(EventKind, u16, Vec<u8>)> {
         results: 3,
         client: "127.0.0.1:50412".into(),
     };
+    let retention_v1 = RetentionRanV1 {
+        purged: 120,
+        rules: 3,
+        dry_run: false,
+    };
+    let destroyed_v1 = RecordsDestroyedV1 {
+        from_seq: 1,
+        to_seq: 120,
+        count: 120,
+        classes: vec!["general".into()],
+        reason: "general older than 30 days".into(),
+        anchor: vec![7; 32],
+    };
     vec![
+        (
+            EventKind::RetentionRan,
+            1,
+            rmp_serde::to_vec_named(&retention_v1).expect("plain struct encodes"),
+        ),
+        (
+            EventKind::RecordsDestroyed,
+            1,
+            rmp_serde::to_vec_named(&destroyed_v1).expect("plain struct encodes"),
+        ),
         (
             EventKind::WindowOpened,
             1,

@@ -49,15 +49,28 @@ pub fn sample(kind: EventKind) -> Event {
             purged: 120,
             rules: 3,
             dry_run: false,
+            destruction_records: 1,
+            files_deleted: 2,
+            bytes_freed: 182_000,
+            duration_ms: 42,
         }
         .into(),
         K::RecordsDestroyed => RecordsDestroyed {
-            from_seq: 1,
-            to_seq: 120,
+            ranges: vec![SeqRange { from: 1, to: 64 }, SeqRange { from: 70, to: 125 }],
             count: 120,
+            bytes: 22_000,
             classes: vec![s("general")],
-            reason: s("general older than 30 days"),
+            kinds: vec![s("FrameCaptured"), s("ThermalFrame")],
+            reason: s("age"),
+            policy: s("general 30 d, ThermalFrame 7 d"),
+            base_seq: 65,
             anchor: vec![7; 32],
+            files: vec![DestroyedFile {
+                path: s("frames/2026/05/01/040000.jpg"),
+                bytes: 80_000,
+                blake3: s("ef".repeat(32).as_str()),
+                seq: 12,
+            }],
         }
         .into(),
         K::ExportMade => ExportMade {
@@ -290,6 +303,13 @@ pub fn sample(kind: EventKind) -> Event {
             last_ts: T,
             since_us: 3_600_000_000,
             reapplied: 2,
+        }
+        .into(),
+        K::StorageExhausted => StorageExhausted {
+            free_bytes: 40 << 20,
+            floor_bytes: 64 << 20,
+            target_bytes: 128 << 20,
+            protected_bytes: 900 << 20,
         }
         .into(),
     }

@@ -215,3 +215,28 @@ fn check_text(name: &str, now: &str) {
         Err(_) => fs::write(&path, format!("{now}\n")).expect("write"),
     }
 }
+
+#[test]
+fn records_destroyed_v1_upcasts_to_one_range_under_an_age_rule() {
+    let (_, _, bytes) = legacy::old_versions()
+        .into_iter()
+        .find(|(k, s, _)| *k == EventKind::RecordsDestroyed && *s == 1)
+        .expect("v1 kept");
+    match decode_payload(EventKind::RecordsDestroyed, 1, &bytes).expect("decodes") {
+        Event::RecordsDestroyed(d) => {
+            assert_eq!(d.ranges, vec![kinds::SeqRange { from: 1, to: 120 }]);
+            assert_eq!((d.count, d.base_seq), (120, 121));
+            assert_eq!(d.reason, "age");
+            assert_eq!(d.policy, "general older than 30 days");
+        }
+        other => panic!("upcast to {other:?}"),
+    }
+    let (_, _, bytes) = legacy::old_versions()
+        .into_iter()
+        .find(|(k, s, _)| *k == EventKind::RetentionRan && *s == 1)
+        .expect("v1 kept");
+    match decode_payload(EventKind::RetentionRan, 1, &bytes).expect("decodes") {
+        Event::RetentionRan(r) => assert_eq!((r.purged, r.bytes_freed), (120, 0)),
+        other => panic!("upcast to {other:?}"),
+    }
+}

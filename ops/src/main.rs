@@ -51,6 +51,8 @@ enum Command {
     Export(cmd::store_cmds::ExportArgs),
     /// Import a msgpack export into an empty store.
     Import(cmd::store_cmds::ImportArgs),
+    /// Apply the retention policy: destruction records, purges, media deletion (--dry-run: show).
+    Retention(cmd::retention::RetentionArgs),
     /// Bring a store back after a crash (re-apply its journal) and record what was done.
     Repair(cmd::store_cmds::RepairArgs),
     /// Thermal datasets (synthetic labelled frames).
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::store_cmds::export(a),
         Command::Import(a) => cmd::store_cmds::import(a),
         Command::Repair(a) => cmd::store_cmds::repair(a),
+        Command::Retention(a) => cmd::retention::retention(a),
         Command::Dataset(c) => cmd::thermal_cmds::dataset(c),
         Command::Train(a) => cmd::thermal_cmds::train(a),
         Command::Quantize(a) => cmd::thermal_cmds::quantize(a),

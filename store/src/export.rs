@@ -113,6 +113,26 @@ pub fn write_record<W: Write>(
     )
 }
 
+/// Write one msgpack export record for a redaction (a record purged by retention):
+/// `{"seq", "prev", "hash", "redacted": true}`, no bytes. A verifier carries the chain on with
+/// the stored hash; only the purged record's own content cannot be checked.
+pub fn write_redacted<W: Write>(
+    w: &mut W,
+    seq: u64,
+    prev: &Hash,
+    hash: &Hash,
+) -> Result<(), rmp::encode::ValueWriteError> {
+    write_map(
+        w,
+        &[
+            ("seq", Field::Uint(seq)),
+            ("prev", Field::Bin(prev)),
+            ("hash", Field::Bin(hash)),
+            ("redacted", Field::Bool(true)),
+        ],
+    )
+}
+
 /// One value of a map in the msgpack export framing.
 enum Field<'a> {
     Uint(u64),
@@ -230,10 +250,8 @@ impl Store {
                 },
             ));
         }
-        let env = self
-            .get(first)?
-            .ok_or_else(|| self.corrupt(first, "missing"))?;
-        Ok((first, env.prev))
+        // Read the link from the segment: the first record may be a redaction.
+        Ok((first, self.prev_of(first)?))
     }
 
     /// Write the msgpack export to `w` (`label` names it in errors).
@@ -249,8 +267,12 @@ impl Store {
         let mut last = first - 1;
         let count = self
             .scan_raw(first)
-            .for_each_ref(|seq, prev, hash, bytes| {
-                write_record(w, seq, prev, hash, bytes).map_err(rmp_err(label))?;
+            .for_each_stored(|seq, prev, hash, bytes| {
+                match bytes {
+                    Some(bytes) => write_record(w, seq, prev, hash, bytes),
+                    None => write_redacted(w, seq, prev, hash),
+                }
+                .map_err(rmp_err(label))?;
                 head = *hash;
                 last = seq;
                 Ok(())
@@ -560,6 +582,14 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
                 "prev" => prev = Some(self.read_hash(at, "prev")?),
                 "hash" => hash = Some(self.read_hash(at, "hash")?),
                 "bytes" => bytes = Some(self.read_bin(at, "bytes", MAX_RECORD)?),
+                "redacted" => {
+                    return Err(self.bad(
+                        at,
+                        "the export holds a redaction (a record purged by retention); import \
+                         rebuilds a store from whole records only: import an export taken \
+                         before the purge, or keep this one as the verifiable copy",
+                    ))
+                }
                 other => return Err(self.bad(at, format!("unknown record field `{other}`"))),
             }
         }

@@ -6,6 +6,7 @@ mod export;
 mod journal;
 mod keys;
 mod open;
+mod purge;
 mod query;
 mod quiet;
 mod scan;
@@ -26,6 +27,7 @@ pub use export::{
 pub use journal::JOURNAL;
 pub use keys::BUCKET_US;
 pub use open::{read_key, LOCK, MARKER, SLED, WATERMARK};
+pub use purge::{IndexedRecord, PurgeStep, SeqStatus};
 pub use query::{Page, Query};
 pub use scan::{RawRecord, RawScan, Scan};
 pub use store::{Recovery, Store, MAX_RECORD};

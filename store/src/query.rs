@@ -257,7 +257,7 @@ impl Store {
             let seg =
                 Segment::decode(first, value).map_err(|e| self.corrupt(first, e.to_string()))?;
             let mut visit = |r: &crate::segment::RecordRef<'_>| -> Result<bool, StoreError> {
-                if r.seq < lo || r.seq > hi {
+                if r.seq < lo || r.seq > hi || r.redacted {
                     return Ok(true);
                 }
                 let h = RecordHeader::decode(r.bytes).map_err(|e| self.decode_err(r.seq, e))?;

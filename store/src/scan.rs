@@ -19,12 +19,15 @@ pub struct RawRecord {
     pub prev: Hash,
     /// Its chain hash.
     pub hash: Hash,
-    /// The exact stored bytes (a MessagePack record, see `vigil_events::RecordHeader`).
+    /// The exact stored bytes (a MessagePack record, see `vigil_events::RecordHeader`);
+    /// empty for a redaction.
     pub bytes: Vec<u8>,
+    /// True for a redaction (purged by retention; only its hash is left).
+    pub redacted: bool,
 }
 
-/// A record borrowed from the current segment: seq, prev, hash, bytes.
-pub(crate) type RecordView<'a> = (u64, Hash, Hash, &'a [u8]);
+/// A record borrowed from the current segment: seq, prev, hash, bytes, redacted.
+pub(crate) type RecordView<'a> = (u64, Hash, Hash, &'a [u8], bool);
 
 /// One record inside the current segment: seq, hashes and its byte range in the value.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +37,7 @@ struct Slot {
     hash: Hash,
     start: usize,
     end: usize,
+    redacted: bool,
 }
 
 /// The shared engine of [`Scan`] and [`RawScan`]: walks segments from the one holding
@@ -159,7 +163,8 @@ impl Walker {
         self.checked = !defer;
         for r in &seg.records {
             let yielded = r.seq >= self.from && r.seq <= self.last;
-            if !(yielded && defer)
+            // A redaction has no bytes to hash: its stored hash carries the chain on.
+            if !(r.redacted || yielded && defer)
                 && chain_hash(self.key.as_ref(), &r.prev, r.seq, r.bytes) != r.hash
             {
                 return Err(hash_mismatch(&self.path, r.seq));
@@ -172,6 +177,7 @@ impl Walker {
                     hash: r.hash,
                     start,
                     end: start + r.bytes.len(),
+                    redacted: r.redacted,
                 });
             }
         }
@@ -231,7 +237,13 @@ impl Walker {
         }
         let s = self.slots[self.pos];
         self.pos += 1;
-        Some(Ok((s.seq, s.prev, s.hash, &self.value[s.start..s.end])))
+        Some(Ok((
+            s.seq,
+            s.prev,
+            s.hash,
+            &self.value[s.start..s.end],
+            s.redacted,
+        )))
     }
 }
 
@@ -260,7 +272,7 @@ impl Chunk {
             return self;
         };
         let mut out = Vec::with_capacity(slots.len());
-        for s in &slots {
+        for s in slots.iter().filter(|s| !s.redacted) {
             let r = check_and_decode(path, key, checked, s, &value[s.start..s.end]);
             let bad = r.is_err();
             out.push(r);
@@ -402,9 +414,15 @@ impl Iterator for Scan {
             return None;
         }
         let item = match &mut self.feed {
-            Feed::Inline(walker) => match walker.next_ref()? {
-                Err(e) => Err(e),
-                Ok((seq, prev, hash, bytes)) => decode_checked(&self.path, seq, prev, hash, bytes),
+            // Redactions are skipped: they hold no event.
+            Feed::Inline(walker) => loop {
+                match walker.next_ref()? {
+                    Err(e) => break Err(e),
+                    Ok((_, _, _, _, true)) => continue,
+                    Ok((seq, prev, hash, bytes, false)) => {
+                        break decode_checked(&self.path, seq, prev, hash, bytes)
+                    }
+                }
             },
             Feed::Failed(e) => Err(e.take()?),
             Feed::Piped { rx, chunk, pos } => loop {
@@ -414,6 +432,9 @@ impl Iterator for Scan {
                         slots,
                         checked,
                     }) => {
+                        while slots.get(*pos).is_some_and(|s| s.redacted) {
+                            *pos += 1;
+                        }
                         if let Some(s) = slots.get(*pos) {
                             *pos += 1;
                             break check_and_decode(
@@ -460,26 +481,40 @@ impl Iterator for RawScan {
         Some(
             self.walker
                 .next_ref()?
-                .map(|(seq, prev, hash, bytes)| RawRecord {
+                .map(|(seq, prev, hash, bytes, redacted)| RawRecord {
                     seq,
                     prev,
                     hash,
                     bytes: bytes.to_vec(),
+                    redacted,
                 }),
         )
     }
 }
 
 impl RawScan {
-    /// Visit every remaining record without copying its bytes; stops at the first error.
+    /// Visit every remaining record that holds an event (redactions skipped) without copying
+    /// its bytes; stops at the first error.
     pub fn for_each_ref(
-        mut self,
+        self,
         mut f: impl FnMut(u64, &Hash, &Hash, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.for_each_stored(|seq, prev, hash, bytes| match bytes {
+            Some(b) => f(seq, prev, hash, b),
+            None => Ok(()),
+        })
+    }
+
+    /// Visit every remaining stored record, redactions included (`None` bytes), without
+    /// copying; stops at the first error. Returns how many were visited.
+    pub fn for_each_stored(
+        mut self,
+        mut f: impl FnMut(u64, &Hash, &Hash, Option<&[u8]>) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         let mut n = 0;
         while let Some(r) = self.walker.next_ref() {
-            let (seq, prev, hash, bytes) = r?;
-            f(seq, &prev, &hash, bytes)?;
+            let (seq, prev, hash, bytes, redacted) = r?;
+            f(seq, &prev, &hash, (!redacted).then_some(bytes))?;
             n += 1;
         }
         Ok(n)

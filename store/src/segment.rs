@@ -11,8 +11,15 @@
 //! | n ×   | `len: u32`, `hash: [u8; 32]`, `bytes: [u8; len]` |
 //!
 //! The segment's key holds the seq of its first record; record `i` has seq `first + i`.
+//!
+//! A **redaction** (a record purged by retention) has `len = u32::MAX` ([`REDACTED`]) and no
+//! bytes: its stored hash is kept, so the link `prev_{n+1} = hash_n` still verifies across it;
+//! only its own content can no longer be checked (the destruction record says why).
 
 use vigil_events::Hash;
+
+/// The length field of a redaction.
+pub const REDACTED: u32 = u32::MAX;
 
 /// Segment format byte.
 pub const FORMAT: u8 = 1;
@@ -36,8 +43,10 @@ pub struct RecordRef<'a> {
     pub prev: Hash,
     /// Its chain hash as stored.
     pub hash: Hash,
-    /// The exact record bytes the hash covers.
+    /// The exact record bytes the hash covers (empty for a redaction).
     pub bytes: &'a [u8],
+    /// True for a redaction: the record was purged, only its hash is left.
+    pub redacted: bool,
 }
 
 /// Builds one segment value.
@@ -94,6 +103,15 @@ impl SegmentWriter {
         self.buf[1..3].copy_from_slice(&self.count.to_le_bytes());
     }
 
+    /// Append a redaction: the record's stored hash without its bytes.
+    pub fn push_redacted(&mut self, hash: &Hash) {
+        self.buf.extend_from_slice(&REDACTED.to_le_bytes());
+        self.buf.extend_from_slice(hash);
+        self.count += 1;
+        self.record_bytes += PER_RECORD;
+        self.buf[1..3].copy_from_slice(&self.count.to_le_bytes());
+    }
+
     /// The finished value.
     pub fn finish(self) -> Vec<u8> {
         self.buf
@@ -147,7 +165,9 @@ impl<'a> Segment<'a> {
             }
             let mut lenb = [0u8; 4];
             lenb.copy_from_slice(&value[at..at + 4]);
-            let len = u32::from_le_bytes(lenb) as usize;
+            let raw_len = u32::from_le_bytes(lenb);
+            let redacted = raw_len == REDACTED;
+            let len = if redacted { 0 } else { raw_len as usize };
             let mut hash: Hash = [0; 32];
             hash.copy_from_slice(&value[at + 4..at + PER_RECORD]);
             let start = at + PER_RECORD;
@@ -160,6 +180,7 @@ impl<'a> Segment<'a> {
                 prev,
                 hash,
                 bytes: &value[start..end],
+                redacted,
             });
             prev = hash;
             at = end;
@@ -218,11 +239,28 @@ mod tests {
     }
 
     #[test]
+    fn redaction_keeps_its_hash_and_links() {
+        let mut w = SegmentWriter::new(&[1; 32]);
+        w.push(&[2; 32], b"kept");
+        w.push_redacted(&[3; 32]);
+        w.push(&[4; 32], b"after");
+        let v = w.finish();
+        let s = Segment::decode(5, &v).expect("decodes");
+        assert!(!s.records[0].redacted && s.records[1].redacted && !s.records[2].redacted);
+        assert_eq!(s.records[1].hash, [3; 32]);
+        assert!(s.records[1].bytes.is_empty());
+        assert_eq!(s.records[2].prev, [3; 32]);
+        for cut in 0..v.len() {
+            assert!(Segment::decode(5, &v[..cut]).is_err(), "cut {cut}");
+        }
+    }
+
+    #[test]
     fn huge_length_field_is_an_error_not_a_panic() {
         let mut w = SegmentWriter::new(&[0; 32]);
         w.push(&[2; 32], b"x");
         let mut v = w.finish();
-        v[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        v[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
         assert!(matches!(
             Segment::decode(1, &v),
             Err(SegmentError::Truncated(_))

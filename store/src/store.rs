@@ -571,6 +571,13 @@ impl Store {
         *self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Publish a new chain base after a purge removed whole segments (see `purge.rs`).
+    pub(crate) fn publish_base(&self, base_seq: u64, anchor: Hash) {
+        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        st.base_seq = base_seq;
+        st.anchor = anchor;
+    }
+
     /// Last durable seq (0 for an empty store).
     pub fn last_seq(&self) -> u64 {
         self.state().last_seq
@@ -935,6 +942,10 @@ impl Store {
             .records
             .get(idx)
             .ok_or_else(|| self.corrupt(seq, "gap: the segment before it ends early"))?;
+        if rec.redacted {
+            // Purged by retention: no event any more (see `Store::locate`).
+            return Ok(None);
+        }
         let env =
             Envelope::decode(rec.bytes, rec.prev, rec.hash).map_err(|e| self.decode_err(seq, e))?;
         if env.seq != seq {

@@ -75,6 +75,12 @@ pub struct VerifyReport {
     pub head: Hash,
     /// True when the chain is keyed.
     pub keyed: bool,
+    /// Redactions walked: records purged by retention whose hash links were checked but
+    /// whose content is gone.
+    pub redacted: u64,
+    /// Which destruction records (`RecordsDestroyed`, by seq) cover the redactions and the
+    /// records before the base, with how many each: see `Store::purges`.
+    pub destroyed_by: Vec<(u64, u64)>,
     /// The first problem, if any.
     pub problem: Option<Problem>,
 }
@@ -106,6 +112,8 @@ impl Store {
             last_seq: st.last_seq,
             head: st.head,
             keyed: self.key.is_some(),
+            redacted: 0,
+            destroyed_by: Vec::new(),
             problem: Some(problem(
                 st.base_seq,
                 ProblemKind::ReadFailed,
@@ -126,8 +134,11 @@ impl Store {
             last_seq: st.last_seq,
             head: st.head,
             keyed: self.key.is_some(),
+            redacted: 0,
+            destroyed_by: Vec::new(),
             problem: None,
         };
+        let mut redactions = crate::purge::Redactions::default();
         let mut chain_problem: Option<Problem> = None;
         let mut expected: Vec<Vec<u8>> = Vec::new();
         let mut next_seq = st.base_seq;
@@ -187,6 +198,11 @@ impl Store {
                 break;
             }
             for r in &seg.records {
+                if r.redacted {
+                    redactions.redacted(r.seq);
+                    report.redacted += 1;
+                    continue;
+                }
                 if chain_hash(self.key.as_ref(), &r.prev, r.seq, r.bytes) != r.hash {
                     chain_problem = Some(problem(
                         r.seq,
@@ -201,6 +217,7 @@ impl Store {
                 }
                 match Envelope::decode(r.bytes, r.prev, r.hash) {
                     Ok(env) if env.seq == r.seq => {
+                        redactions.saw(&env);
                         seg_keys.push(keys::time(keys::bucket(env.ts), first).to_vec());
                         seg_keys.push(keys::sk(env.source, env.kind, first).to_vec());
                     }
@@ -240,6 +257,14 @@ impl Store {
                     }
                 ),
             ));
+        }
+        if chain_problem.is_none() {
+            match redactions.attribute(st.base_seq) {
+                Ok(by) => report.destroyed_by = by,
+                Err((seq, detail)) => {
+                    chain_problem = Some(problem(seq, ProblemKind::Gap, detail));
+                }
+            }
         }
         // Index entries of the segments walked (up to the chain break, if any).
         expected.sort_unstable();

@@ -63,32 +63,89 @@ pub struct VerificationRan {
 }
 
 /// A retention run finished (each purge it made has its own [`RecordsDestroyed`]).
+/// Schema 2 (schema 1 is [`crate::legacy::RetentionRanV1`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RetentionRan {
-    /// Records purged in total.
+    /// Records purged in total (redacted or removed with their segment).
     pub purged: u64,
-    /// Rules evaluated.
+    /// Rules evaluated (class and kind entries of the policy).
     pub rules: u32,
     /// Dry runs record what they would have purged.
     pub dry_run: bool,
+    /// Destruction records appended by this run.
+    pub destruction_records: u32,
+    /// Media files (frames, videos) deleted.
+    pub files_deleted: u64,
+    /// Bytes freed: record bytes plus media file bytes.
+    pub bytes_freed: u64,
+    /// Wall time the run took, milliseconds.
+    pub duration_ms: u64,
 }
 
-/// Destruction record: a range of the log was purged under a retention rule.
+/// An inclusive range of seqs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqRange {
+    /// First seq of the range.
+    pub from: u64,
+    /// Last seq of the range (inclusive).
+    pub to: u64,
+}
+
+/// A media file deleted together with its event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DestroyedFile {
+    /// Path relative to the data directory.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// BLAKE3 of the file as deleted, hex (empty when the file was already missing).
+    pub blake3: String,
+    /// Seq of the event that recorded the file.
+    pub seq: u64,
+}
+
+/// Destruction record: records of the log (and media files) are about to be purged under a
+/// retention policy. Appended, and durable, *before* anything is deleted. Schema 2 (schema 1
+/// is [`crate::legacy::RecordsDestroyedV1`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecordsDestroyed {
-    /// First purged seq.
-    pub from_seq: u64,
-    /// Last purged seq.
-    pub to_seq: u64,
+    /// The purged seqs, as sorted, disjoint inclusive ranges.
+    pub ranges: Vec<SeqRange>,
     /// How many records were destroyed.
     pub count: u64,
-    /// Classes of the destroyed records.
+    /// Stored bytes of the destroyed records.
+    pub bytes: u64,
+    /// Classes of the destroyed records (`general`, `important`, `core`).
     pub classes: Vec<String>,
-    /// The rule and reason, e.g. `general older than 30 days`.
+    /// Kinds of the destroyed records.
+    pub kinds: Vec<String>,
+    /// Why: `age`, `disk_pressure` or `operator`.
     pub reason: String,
-    /// Chain hash of `to_seq`: the anchor from which the remaining chain still verifies.
+    /// The policy that asked for it, e.g. `general 30 d, ThermalFrame 7 d`.
+    pub policy: String,
+    /// First seq the store holds after the purge (its base); equal to the old base when no
+    /// whole segment at the start of the log went.
+    pub base_seq: u64,
+    /// Chain hash before `base_seq`: the anchor from which the remaining chain verifies.
     #[serde(with = "serde_bytes")]
     pub anchor: Vec<u8>,
+    /// Media files deleted with their events, each with its hash.
+    pub files: Vec<DestroyedFile>,
+}
+
+/// Free space stayed below `[retention] disk_floor_mb` and only protected data (core,
+/// audit-relevant, evidence near a person detection) was left to delete: nothing more is
+/// deleted and the camera stops capturing until space comes back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StorageExhausted {
+    /// Free bytes on the data directory's file system.
+    pub free_bytes: u64,
+    /// The configured floor, bytes.
+    pub floor_bytes: u64,
+    /// The configured target, bytes.
+    pub target_bytes: u64,
+    /// Bytes of protected media that retention may not delete.
+    pub protected_bytes: u64,
 }
 
 /// The log was exported.

@@ -39,8 +39,63 @@ enum What {
     Replay(ReplayArgs),
     /// One-hour queries in a large store: vigil vs SQLite.
     Query(QueryArgs),
+    /// A retention pass purging every other event (50 %): events/s and the longest step
+    /// (how long an append could be held back).
+    Retention(RetentionArgs),
     /// All of the above with their defaults.
     All,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct RetentionArgs {
+    /// Events in the store.
+    #[arg(long, default_value_t = 200_000)]
+    events: u64,
+    /// Segments per purge step.
+    #[arg(long, default_value_t = 64)]
+    step_segments: usize,
+}
+
+fn bench_retention(base: &Path, a: &RetentionArgs) {
+    use vigil_events::kinds::SeqRange;
+    let n = a.events;
+    let (store, _, _) = build_vigil(&base.join("retention-vigil"), n, 64 << 20, |k| {
+        T0 + k as i64 * 1000
+    });
+    // Every odd seq: the worst case for redaction (no whole segment can go).
+    let ranges: Vec<SeqRange> = (1..=n)
+        .step_by(2)
+        .map(|s| SeqRange { from: s, to: s })
+        .collect();
+    let t = Instant::now();
+    let mut from = 1;
+    let mut longest = Duration::ZERO;
+    let mut purged = 0;
+    let mut steps = 0u64;
+    loop {
+        let st = Instant::now();
+        let step = store
+            .purge_step(&ranges, 1, n + 1, from, a.step_segments)
+            .unwrap_or_else(|e| fail("purge step", e));
+        longest = longest.max(st.elapsed());
+        purged += step.redacted;
+        steps += 1;
+        match step.next {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    let took = t.elapsed();
+    assert_eq!(purged, n.div_ceil(2), "purged {purged}");
+    println!(
+        "retention: {n} events, {purged} purged (50 %) in {:.2} s = {:.0} events/s; {steps} steps of \
+         {} segments, longest step (appends held back at most) {:.1} ms (the last step includes \
+         the checkpoint)",
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64(),
+        a.step_segments,
+        longest.as_secs_f64() * 1000.0
+    );
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -625,6 +680,7 @@ fn main() {
         What::Append(a) => bench_append(&base, &a),
         What::Replay(a) => bench_replay(&base, &a),
         What::Query(a) => bench_query(&base, &a),
+        What::Retention(a) => bench_retention(&base, &a),
         What::All => {
             bench_append(
                 &base,

@@ -58,6 +58,10 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
+    /// Where one seq is: held (the event), purged by retention (and by which RecordsDestroyed),
+    /// never recorded; a seq missing without a destruction record is a gap (exit 1).
+    #[arg(long, value_name = "N")]
+    seq: Option<u64>,
     /// The running supervisor's API, used when it holds the log (default: `[api] listen` of
     /// --config, else 127.0.0.1:8640).
     #[arg(long, value_name = "IP:PORT")]
@@ -219,6 +223,16 @@ pub fn run(args: AuditArgs) -> CmdResult {
         }
         None => return open_store_for_reading(&args.data).map(|_| ()),
     };
+    if let Some(seq) = args.seq {
+        let Log::Local(store) = log else {
+            return Err(anyhow!(
+                "--seq reads the store itself: stop the supervisor (it holds {})",
+                dir.display()
+            ))
+            .bad_input();
+        };
+        return locate(store, seq, args.format);
+    }
     let schedule = schedule_from(args.config.as_deref(), &mut log).bad_input()?;
     let since = args
         .since
@@ -352,4 +366,48 @@ fn print_events(items: &[Value], format: OutputFormat) -> CmdResult {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.failed(),
     }
+}
+
+/// `vigil audit --seq N`: held, purged (by which destruction record), never recorded, or a gap.
+fn locate(store: &Store, seq: u64, format: OutputFormat) -> CmdResult {
+    use vigil_store::SeqStatus;
+    let status = match store.locate(seq) {
+        Ok(s) => s,
+        Err(e @ StoreError::Corrupt { .. }) => {
+            return Err(crate::exit::Failure::CheckFailed(anyhow!(
+                "seq {seq} is a gap: the log should hold it but does not, and no destruction \
+                 record covers it ({e}); run `vigil verify`"
+            )))
+        }
+        Err(e) => return Err(anyhow!(e)).failed(),
+    };
+    let (name, by, in_log, event) = match &status {
+        SeqStatus::Held(env) => ("held", None, true, Some(vigil_store::envelope_json(env))),
+        SeqStatus::Purged { by, in_log } => ("purged", *by, *in_log, None),
+        SeqStatus::NeverRecorded => ("never_recorded", None, false, None),
+        SeqStatus::NotImported => ("not_imported", None, false, None),
+    };
+    match format {
+        OutputFormat::Table | OutputFormat::Csv => match &status {
+            SeqStatus::Held(env) => println!("seq {seq}: held: {} {}", env.kind.name(), rfc3339(env.ts)),
+            SeqStatus::Purged { by: Some(b), in_log } => println!(
+                "seq {seq}: purged by retention under RecordsDestroyed seq {b} ({})",
+                if *in_log { "a redaction: its hash links still verify" } else { "before the base, removed with its segment" }
+            ),
+            SeqStatus::Purged { by: None, .. } => println!("seq {seq}: purged, but no destruction record names it"),
+            SeqStatus::NeverRecorded => println!(
+                "seq {seq}: never recorded (the log holds seqs up to {})",
+                store.last_seq()
+            ),
+            SeqStatus::NotImported => println!(
+                "seq {seq}: before the base of a store imported from a partial export (first seq {})",
+                store.base().0
+            ),
+        },
+        OutputFormat::Json | OutputFormat::Jsonl => println!(
+            "{}",
+            serde_json::json!({"seq": seq, "status": name, "destroyed_by": by, "in_log": in_log, "event": event})
+        ),
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod common;
 pub mod config_cmds;
 pub mod replay;
+pub mod retention;
 pub mod sim_cmds;
 pub mod sim_summary;
 pub mod start;

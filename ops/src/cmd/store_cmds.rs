@@ -246,6 +246,10 @@ pub fn verify(a: VerifyArgs) -> CmdResult {
         "last_seq": r.last_seq,
         "head": hex::encode(r.head),
         "keyed": r.keyed,
+        "redacted": r.redacted,
+        "destroyed_by": r.destroyed_by.iter()
+            .map(|(seq, n)| json!({"seq": seq, "records": n}))
+            .collect::<Vec<_>>(),
         "problem": r.problem.as_ref().map(|p| json!({
             "seq": p.seq, "kind": p.kind.as_str(), "detail": p.detail,
         })),
@@ -258,6 +262,18 @@ pub fn verify(a: VerifyArgs) -> CmdResult {
         );
         t += &format!("head       {}\n", hex::encode(r.head));
         t += &format!("keyed      {}\n", r.keyed);
+        if r.redacted > 0 || !r.destroyed_by.is_empty() {
+            let by: Vec<String> = r
+                .destroyed_by
+                .iter()
+                .map(|(seq, n)| format!("{n} under RecordsDestroyed seq {seq}"))
+                .collect();
+            t += &format!(
+                "redacted   {} records purged by retention (hash links checked): {}\n",
+                r.redacted,
+                by.join(", ")
+            );
+        }
         if let Some((f, l)) = pending {
             t += &format!(
                 "journal    seqs {f}..={l} acknowledged, read from the journal (sled does not \
