@@ -90,6 +90,7 @@ impl EventLog for MemoryLog {
             last_seq: all.len() as u64,
             head: all.last().map_or(ZERO_HASH, |e| e.hash),
             keyed: false,
+            sealed: 0,
             problem: None,
         }
     }

@@ -300,6 +300,8 @@ pub struct Scan {
     feed: Feed,
     path: PathBuf,
     key: Option<Key>,
+    /// Opens sealed payloads (on the caller's thread), when the store has the key.
+    keyring: Option<std::sync::Arc<crate::seal::Keyring>>,
     failed: bool,
 }
 
@@ -390,6 +392,7 @@ impl Scan {
             feed,
             path,
             key,
+            keyring: None,
             failed: false,
         }
     }
@@ -401,10 +404,15 @@ impl Iterator for Scan {
         if self.failed {
             return None;
         }
+        let ring = self.keyring.as_deref();
+        let path = &self.path;
+        let open = |r: Result<Envelope, StoreError>| {
+            r.and_then(|env| crate::store::unseal(ring, path, env))
+        };
         let item = match &mut self.feed {
             Feed::Inline(walker) => match walker.next_ref()? {
                 Err(e) => Err(e),
-                Ok((seq, prev, hash, bytes)) => decode_checked(&self.path, seq, prev, hash, bytes),
+                Ok((seq, prev, hash, bytes)) => open(decode_checked(path, seq, prev, hash, bytes)),
             },
             Feed::Failed(e) => Err(e.take()?),
             Feed::Piped { rx, chunk, pos } => loop {
@@ -416,18 +424,19 @@ impl Iterator for Scan {
                     }) => {
                         if let Some(s) = slots.get(*pos) {
                             *pos += 1;
-                            break check_and_decode(
-                                &self.path,
+                            let bytes = &value[s.start..s.end];
+                            break open(check_and_decode(
+                                path,
                                 self.key.as_ref(),
                                 *checked,
                                 s,
-                                &value[s.start..s.end],
-                            );
+                                bytes,
+                            ));
                         }
                     }
                     Some(Chunk::Decoded(it)) => {
                         if let Some(r) = it.next() {
-                            break r;
+                            break open(r);
                         }
                     }
                     None => {}
@@ -512,10 +521,12 @@ impl crate::Store {
     /// Long scans read and verify segments on a second thread while the caller's thread
     /// decodes (the order and the errors are the same).
     pub fn scan(&self, from_seq: u64) -> Scan {
-        match self.walker(from_seq) {
+        let mut scan = match self.walker(from_seq) {
             Ok(walker) => Scan::new(walker),
             Err(e) => Scan::new(self.failed_walker(e)),
-        }
+        };
+        scan.keyring = self.keyring.clone();
+        scan
     }
 
     /// Like [`crate::Store::scan`] but yields the raw stored records (export, benchmarks).
