@@ -113,6 +113,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ctx.parse_error(&e))?;
         let classes = raw.classes.validate(&ctx)?;
         let retention = raw.retention.validate(&ctx, &classes)?;
+        raw.store.validate(&ctx, &classes)?;
         let power = raw.power.validate(&ctx)?;
         let gpio = raw.gpio.validate(
             &ctx,
