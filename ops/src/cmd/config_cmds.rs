@@ -99,6 +99,21 @@ fn check(a: CheckArgs) -> CmdResult {
             ));
         }
     }
+    // The encryption key file is checked the same way (mode 600, owner, 32 bytes).
+    if let Some(key) = &config.store.encryption_key_file {
+        if key.exists() {
+            vigil_store::seal::read_key_file(key)
+                .map_err(|e| anyhow::anyhow!("{origin}: [store] encryption_key_file: {e}"))
+                .bad_input()?;
+        } else {
+            note.get_or_insert_with(String::new).push_str(&format!(
+                "  {:<11}note: encryption key file {} does not exist yet; `vigil start` \
+                 refuses to run until it holds 32 bytes with mode 600\n",
+                "",
+                key.display()
+            ));
+        }
+    }
     let mut text = summary(&config, &origin);
     text.extend(note);
     let mut out = std::io::stdout().lock();
