@@ -92,6 +92,7 @@ impl EventLog for MemoryLog {
             keyed: false,
             redacted: 0,
             destroyed_by: Vec::new(),
+            sealed: 0,
             problem: None,
         }
     }

@@ -130,6 +130,19 @@ pub enum Problem {
         /// The closest known kind, if one is close.
         suggestion: Option<String>,
     },
+    /// `[classes]` raises a kind to `core`, whose payloads are encrypted at rest, but no
+    /// encryption key is configured.
+    #[error("{kind} = \"core\": core payloads are encrypted at rest; set [store] encryption_key_file (a 32-byte key file, mode 600)")]
+    CoreWithoutEncryptionKey {
+        /// The kind raised to core.
+        kind: &'static str,
+    },
+    /// `[store] encryption_key_file` and `key_file` name the same file.
+    #[error("encryption_key_file and key_file are the same file ({path}); the chain key and the encryption key must be separate key files")]
+    SameKeyFile {
+        /// The file named twice.
+        path: String,
+    },
     /// `[classes]` asked to lower a kind's class.
     #[error(transparent)]
     ClassLowered(#[from] ClassPolicyError),

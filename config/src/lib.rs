@@ -118,6 +118,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ctx.parse_error(&e))?;
         let classes = raw.classes.validate(&ctx)?;
         let retention = raw.retention.validate(&ctx, &classes)?;
+        raw.store.validate(&ctx, &classes)?;
         let halt_grace_span = raw.power.halt_grace_span();
         let power = raw.power.validate(&ctx)?;
         let supervisor = raw.supervisor.validate(&ctx, &power, halt_grace_span)?;

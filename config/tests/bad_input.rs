@@ -358,6 +358,28 @@ fn classes_never_lowered() {
     );
 }
 
+#[test]
+fn core_needs_an_encryption_key_separate_from_the_chain_key() {
+    assert_refused(
+        "[classes]\nDetection = \"core\"\n",
+        2,
+        1,
+        "Detection = \"core\": core payloads are encrypted at rest; set [store] encryption_key_file",
+    );
+    let ok = common::parse(
+        "[store]\nencryption_key_file = \"/etc/vigil/data.key\"\n[classes]\nDetection = \"core\"\n",
+    );
+    assert_eq!(
+        ok.store.encryption_key_file.as_deref(),
+        Some(std::path::Path::new("/etc/vigil/data.key"))
+    );
+    let e = refuse("[store]\nkey_file = \"/k\"\nencryption_key_file = \"/k\"\n").to_string();
+    assert!(
+        e.contains("encryption_key_file and key_file are the same file (/k)"),
+        "{e}"
+    );
+}
+
 const LED: &str = "[[gpio.output]]\nname = \"led\"\npin = 18\n";
 
 #[test]

@@ -94,7 +94,8 @@ fn an_empty_file_and_a_schedule_only_file_are_valid() {
 #[test]
 fn classes_raise_and_retention_keep_days() {
     let c = common::parse(
-        "[classes]\nFrameCaptured = \"core\"\n[retention]\ncore = 200\ngeneral = 10\n[retention.kinds]\nThermalFrame = 2\n",
+        // A kind raised to core needs an encryption key (its payloads are sealed at rest).
+        "[store]\nencryption_key_file = \"/etc/vigil/data.key\"\n[classes]\nFrameCaptured = \"core\"\n[retention]\ncore = 200\ngeneral = 10\n[retention.kinds]\nThermalFrame = 2\n",
     );
     let p = c.class_policy();
     assert_eq!(p.class_for(EventKind::FrameCaptured), DataClass::Core);

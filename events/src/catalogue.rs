@@ -59,20 +59,29 @@ macro_rules! catalogue {
         #[serde(untagged)]
         pub enum Event {
             $( $(#[$doc])* $kind(kinds::$kind), )*
+            /// A payload stored sealed (encrypted at rest), read without its encryption key.
+            /// Not a kind of its own: [`Event::kind`] is the sealed payload's kind.
+            Sealed(crate::SealedPayload),
         }
 
         impl Event {
             /// The kind of this payload.
             pub fn kind(&self) -> EventKind {
-                match self { $(Event::$kind(_) => EventKind::$kind,)* }
+                match self {
+                    $(Event::$kind(_) => EventKind::$kind,)*
+                    Event::Sealed(s) => s.kind,
+                }
             }
 
-            /// Encode the payload alone (MessagePack map with field names).
+            /// Encode the payload alone (MessagePack map with field names). A sealed payload
+            /// that was never opened has no clear bytes: it encodes as the string
+            /// `<encrypted>` (the store refuses to append it).
             pub fn encode_payload(&self) -> Vec<u8> {
                 // Encoding plain structs of strings, numbers and vectors into a Vec cannot
                 // fail; an error here is a bug in a payload type, not bad input.
                 let out = match self {
                     $(Event::$kind(p) => rmp_serde::to_vec_named(p),)*
+                    Event::Sealed(p) => rmp_serde::to_vec_named(p),
                 };
                 out.expect("payload types always encode")
             }

@@ -11,7 +11,7 @@
 //! | 4 | class   | str              | `general`, `important`, `core` |
 //! | 5 | schema  | uint             | schema version of the payload |
 //! | 6 | origin  | nil or array(4)  | board events: `[device, boot, seq, device_ts]` |
-//! | 7 | payload | bin              | the payload, itself a MessagePack map with field names |
+//! | 7 | payload | bin or ext 1     | the payload, itself a MessagePack map with field names; ext type 1 when sealed (below) |
 //! | 8 | after   | uint (optional)  | decisions taken at a deadline: the last seq the deciding core had seen |
 //!
 //! Element 8 is present only on decisions an actor core took at a deadline (a tick): it tells
@@ -20,6 +20,13 @@
 //! Records without it have eight elements.
 //! The payload is nested as `bin` so that a reader can filter on the header without decoding
 //! it, and so that old payload versions can be upcast one kind at a time.
+//!
+//! A **sealed** payload (encryption at rest of `core` class events) is element 7 as a
+//! MessagePack `ext` of type [`SEALED_EXT`] instead of `bin`: `key_id` (8 bytes, names the
+//! encryption key) ‖ nonce (24 bytes) ‖ the AEAD ciphertext of the payload bytes with its
+//! 16-byte tag, authenticated with [`seal_aad`] (seq, kind code, schema). The header stays clear,
+//! so indexes, queries and the chain work without the key. This crate only knows the layout;
+//! `vigil-store` seals and opens.
 
 use crate::{legacy, DataClass, Event, EventKind, Source};
 
@@ -105,6 +112,77 @@ impl NewEvent {
     }
 }
 
+/// MessagePack ext type of a sealed payload (record element 7).
+pub const SEALED_EXT: i8 = 1;
+
+/// Bytes of the key id at the start of a sealed payload.
+pub const SEALED_KEY_ID: usize = 8;
+
+/// The associated data a sealed payload is authenticated with: seq (u64 BE) ‖ kind code
+/// (u16 BE) ‖ schema (u16 BE). A sealed payload therefore opens only in the record it was
+/// written for.
+pub fn seal_aad(seq: u64, kind: EventKind, schema: u16) -> [u8; 12] {
+    let mut a = [0u8; 12];
+    a[..8].copy_from_slice(&seq.to_be_bytes());
+    a[8..10].copy_from_slice(&kind.code().to_be_bytes());
+    a[10..].copy_from_slice(&schema.to_be_bytes());
+    a
+}
+
+/// A payload stored sealed, as read without its encryption key: what kind it is and which key
+/// sealed it. Shown as `<encrypted>` (its JSON rendering is that string).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedPayload {
+    /// The kind of the sealed payload.
+    pub kind: EventKind,
+    /// The whole ext body: key id ‖ nonce ‖ ciphertext with tag.
+    pub sealed: Vec<u8>,
+}
+
+impl SealedPayload {
+    /// The id of the encryption key that sealed it (first 8 bytes), if the body is long enough.
+    pub fn key_id(&self) -> Option<[u8; SEALED_KEY_ID]> {
+        self.sealed.get(..SEALED_KEY_ID)?.try_into().ok()
+    }
+}
+
+impl serde::Serialize for SealedPayload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<encrypted>")
+    }
+}
+
+impl NewEvent {
+    /// Encode like [`NewEvent::encode`], but with the payload sealed: `seal(aad, clear)` returns
+    /// the ext body (key id ‖ nonce ‖ ciphertext) stored as element 7.
+    pub fn encode_sealed<E>(
+        &self,
+        seq: u64,
+        class: DataClass,
+        seal: impl FnOnce(&[u8], &[u8]) -> Result<Vec<u8>, E>,
+    ) -> Result<Vec<u8>, E> {
+        let kind = self.event.kind();
+        let schema = kind.current_schema();
+        let body = seal(&seal_aad(seq, kind, schema), &self.event.encode_payload())?;
+        Ok(encode_parts(
+            seq,
+            self.ts,
+            self.source,
+            kind,
+            class,
+            schema,
+            self.origin.as_ref(),
+            PayloadBytes::Sealed(&body),
+            self.after,
+        ))
+    }
+}
+
+enum PayloadBytes<'a> {
+    Clear(&'a [u8]),
+    Sealed(&'a [u8]),
+}
+
 /// Encode a record from its parts (also used for fixtures of old schema versions).
 #[allow(clippy::too_many_arguments)]
 pub fn encode_raw(
@@ -118,8 +196,36 @@ pub fn encode_raw(
     payload: &[u8],
     after: Option<u64>,
 ) -> Vec<u8> {
+    encode_parts(
+        seq,
+        ts,
+        source,
+        kind,
+        class,
+        schema,
+        origin,
+        PayloadBytes::Clear(payload),
+        after,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn encode_parts(
+    seq: u64,
+    ts: UtcMicros,
+    source: Source,
+    kind: EventKind,
+    class: DataClass,
+    schema: u16,
+    origin: Option<&BoardOrigin>,
+    payload: PayloadBytes<'_>,
+    after: Option<u64>,
+) -> Vec<u8> {
     use rmp::encode as e;
-    let mut out = Vec::with_capacity(payload.len() + 56);
+    let len = match payload {
+        PayloadBytes::Clear(p) | PayloadBytes::Sealed(p) => p.len(),
+    };
+    let mut out = Vec::with_capacity(len + 56);
     // Writing into a Vec cannot fail.
     let w = &mut out;
     let _ = e::write_array_len(w, if after.is_some() { 9 } else { 8 });
@@ -141,7 +247,16 @@ pub fn encode_raw(
             let _ = e::write_sint(w, o.device_ts);
         }
     }
-    let _ = e::write_bin(w, payload);
+    match payload {
+        PayloadBytes::Clear(p) => {
+            let _ = e::write_bin(w, p);
+        }
+        PayloadBytes::Sealed(p) => {
+            // A sealed body is never above a record's size limit, far below u32::MAX.
+            let _ = e::write_ext_meta(w, u32::try_from(p.len()).unwrap_or(u32::MAX), SEALED_EXT);
+            w.extend_from_slice(p);
+        }
+    }
     if let Some(a) = after {
         let _ = e::write_uint(w, a);
     }
@@ -206,8 +321,10 @@ pub struct RecordHeader<'a> {
     pub schema: u16,
     /// Board origin.
     pub origin: Option<BoardOrigin>,
-    /// Raw payload bytes.
+    /// Raw payload bytes (for a sealed payload: its ext body, key id ‖ nonce ‖ ciphertext).
     pub payload: &'a [u8],
+    /// The payload is sealed (encrypted at rest); open it with the store's keyring.
+    pub sealed: bool,
     /// For a decision taken at a deadline: the last seq its core had seen.
     pub after: Option<u64>,
 }
@@ -274,7 +391,7 @@ impl<'a> RecordHeader<'a> {
                 device_ts: read_i64(&mut rd, "origin.device_ts")?,
             })
         };
-        let len = rmp::decode::read_bin_len(&mut rd).map_err(|e| malformed("payload", e))? as usize;
+        let (len, sealed) = read_payload_len(&mut rd)?;
         if rd.len() < len {
             return Err(malformed(
                 "payload",
@@ -303,13 +420,63 @@ impl<'a> RecordHeader<'a> {
             schema,
             origin,
             payload: rd,
+            sealed,
             after,
         })
     }
 
-    /// Decode the payload, upcasting old schema versions to the current type.
+    /// Decode the payload, upcasting old schema versions to the current type. A sealed payload
+    /// decodes as [`Event::Sealed`] (open it first to get the typed payload).
     pub fn decode_event(&self) -> Result<Event, DecodeError> {
+        if self.sealed {
+            return Ok(Event::Sealed(SealedPayload {
+                kind: self.kind,
+                sealed: self.payload.to_vec(),
+            }));
+        }
         decode_payload(self.kind, self.schema, self.payload)
+    }
+
+    /// The associated data of this record's sealed payload ([`seal_aad`]).
+    pub fn aad(&self) -> [u8; 12] {
+        seal_aad(self.seq, self.kind, self.schema)
+    }
+}
+
+/// Element 7's length and whether it is sealed (`ext` of type [`SEALED_EXT`]) or clear (`bin`).
+fn read_payload_len(rd: &mut &[u8]) -> Result<(usize, bool), DecodeError> {
+    use rmp::Marker;
+    let is_ext = matches!(
+        rd.first().copied().map(Marker::from_u8),
+        Some(
+            Marker::FixExt1
+                | Marker::FixExt2
+                | Marker::FixExt4
+                | Marker::FixExt8
+                | Marker::FixExt16
+                | Marker::Ext8
+                | Marker::Ext16
+                | Marker::Ext32
+        )
+    );
+    if !is_ext {
+        let len = rmp::decode::read_bin_len(rd).map_err(|e| malformed("payload", e))?;
+        return Ok((len as usize, false));
+    }
+    let meta = rmp::decode::read_ext_meta(rd).map_err(|e| malformed("payload", e))?;
+    if meta.typeid != SEALED_EXT {
+        return Err(malformed(
+            "payload",
+            format!("ext type {}, expected {SEALED_EXT} (sealed)", meta.typeid),
+        ));
+    }
+    Ok((meta.size as usize, true))
+}
+
+impl Envelope {
+    /// The payload is sealed and was not opened (read without the encryption key).
+    pub fn is_sealed(&self) -> bool {
+        matches!(self.payload, Event::Sealed(_))
     }
 }
 

@@ -151,6 +151,28 @@ pub enum StoreError {
         /// What failed.
         detail: String,
     },
+    /// A `core` payload could not be sealed (no randomness from the OS). Nothing was written.
+    #[error("encryption key file {path}: cannot seal the payload of seq {seq}: {problem}")]
+    Sealing {
+        /// The encryption key file.
+        path: PathBuf,
+        /// The seq the event would have got.
+        seq: u64,
+        /// What failed.
+        problem: String,
+    },
+    /// A sealed (encrypted) payload does not open with the given encryption key file and its
+    /// keyring: another key file, a keyring missing a retired key, or an altered record. Pass
+    /// the station's key file (`[store] encryption_key_file`) with its `.keyring` beside it.
+    #[error("encryption key file {path}: the payload of seq {seq} does not open: {problem}")]
+    Unsealable {
+        /// The encryption key file.
+        path: PathBuf,
+        /// The first seq that does not open.
+        seq: u64,
+        /// Why.
+        problem: String,
+    },
     /// Import needs an empty store.
     #[error(
         "{path}: import needs an empty store, this one already holds events up to seq {last_seq}"
@@ -175,6 +197,7 @@ impl StoreError {
                 | StoreError::NotAStore { .. }
                 | StoreError::Foreign { .. }
                 | StoreError::KeyFile { .. }
+                | StoreError::Unsealable { .. }
                 | StoreError::Corrupt { .. }
                 | StoreError::TooLarge { .. }
                 | StoreError::BadQuery(_)

@@ -10,6 +10,7 @@ mod purge;
 mod query;
 mod quiet;
 mod scan;
+pub mod seal;
 pub mod segment;
 mod store;
 mod synthetic;
@@ -40,6 +41,12 @@ pub struct StoreOptions {
     /// A 32-byte key file: the chain then uses keyed BLAKE3. Must be `chmod 600` (no access
     /// for group or others). A keyed store refuses to open without its key.
     pub key_file: Option<PathBuf>,
+    /// The 32-byte encryption key file (`[store] encryption_key_file`): `core` class payloads
+    /// are sealed with it on append, and sealed payloads are opened on read (with the retired
+    /// keys of its `.keyring` file). Without it, appends of `core` events are written clear
+    /// (config validation refuses a station config that raises a kind to `core` without a
+    /// key), and sealed payloads read as [`vigil_events::Event::Sealed`] (`<encrypted>`).
+    pub encryption_key_file: Option<PathBuf>,
     /// Create the store when the directory is missing or empty (default). Tools that only
     /// read (`verify`, `export`) set this to false.
     pub create: bool,
@@ -56,6 +63,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             key_file: None,
+            encryption_key_file: None,
             create: true,
             cache_bytes: 64 << 20,
             read_only: false,
@@ -72,6 +80,12 @@ impl StoreOptions {
             read_only: true,
             ..StoreOptions::default()
         }
+    }
+
+    /// The same options with an encryption key file.
+    pub fn with_encryption_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.encryption_key_file = Some(path.into());
+        self
     }
 
     /// The same options with a key file.
@@ -138,3 +152,6 @@ impl EventLog for Store {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod seal_tests;

@@ -3,7 +3,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
@@ -66,32 +65,10 @@ impl Marker {
     }
 }
 
-/// Read and check a key file: exactly 32 bytes, not accessible to group or others.
+/// Read and check a key file: a regular file owned by the running user, not accessible to
+/// group or others, exactly 32 bytes (see [`crate::seal::read_key_file`]).
 pub fn read_key(path: &Path) -> Result<Key, StoreError> {
-    let problem = |p: String| StoreError::KeyFile {
-        path: path.to_path_buf(),
-        problem: p,
-        needed_by: None,
-    };
-    let meta = fs::metadata(path).map_err(|e| problem(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(problem("not a regular file".into()));
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(problem(format!(
-            "mode {mode:03o} lets group or others access it; run `chmod 600 {}`",
-            path.display()
-        )));
-    }
-    let bytes = fs::read(path).map_err(|e| problem(e.to_string()))?;
-    let key: Key = bytes.as_slice().try_into().map_err(|_| {
-        problem(format!(
-            "{} bytes; a key file holds exactly 32 raw bytes (e.g. `head -c 32 /dev/urandom`)",
-            bytes.len()
-        ))
-    })?;
-    Ok(key)
+    crate::seal::read_key_file(path)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {

@@ -270,7 +270,7 @@ impl Store {
                 }
                 let env = Envelope::decode(r.bytes, r.prev, r.hash)
                     .map_err(|e| self.decode_err(r.seq, e))?;
-                items.push(env);
+                items.push(self.unseal(env)?);
                 Ok(true)
             };
             if q.backward {

@@ -312,6 +312,8 @@ pub struct Scan {
     feed: Feed,
     path: PathBuf,
     key: Option<Key>,
+    /// Opens sealed payloads (on the caller's thread), when the store has the key.
+    keyring: Option<std::sync::Arc<crate::seal::Keyring>>,
     failed: bool,
 }
 
@@ -402,6 +404,7 @@ impl Scan {
             feed,
             path,
             key,
+            keyring: None,
             failed: false,
         }
     }
@@ -413,6 +416,11 @@ impl Iterator for Scan {
         if self.failed {
             return None;
         }
+        let ring = self.keyring.as_deref();
+        let path = &self.path;
+        let open = |r: Result<Envelope, StoreError>| {
+            r.and_then(|env| crate::store::unseal(ring, path, env))
+        };
         let item = match &mut self.feed {
             // Redactions are skipped: they hold no event.
             Feed::Inline(walker) => loop {
@@ -420,7 +428,7 @@ impl Iterator for Scan {
                     Err(e) => break Err(e),
                     Ok((_, _, _, _, true)) => continue,
                     Ok((seq, prev, hash, bytes, false)) => {
-                        break decode_checked(&self.path, seq, prev, hash, bytes)
+                        break open(decode_checked(path, seq, prev, hash, bytes))
                     }
                 }
             },
@@ -437,18 +445,19 @@ impl Iterator for Scan {
                         }
                         if let Some(s) = slots.get(*pos) {
                             *pos += 1;
-                            break check_and_decode(
-                                &self.path,
+                            let bytes = &value[s.start..s.end];
+                            break open(check_and_decode(
+                                path,
                                 self.key.as_ref(),
                                 *checked,
                                 s,
-                                &value[s.start..s.end],
-                            );
+                                bytes,
+                            ));
                         }
                     }
                     Some(Chunk::Decoded(it)) => {
                         if let Some(r) = it.next() {
-                            break r;
+                            break open(r);
                         }
                     }
                     None => {}
@@ -547,10 +556,12 @@ impl crate::Store {
     /// Long scans read and verify segments on a second thread while the caller's thread
     /// decodes (the order and the errors are the same).
     pub fn scan(&self, from_seq: u64) -> Scan {
-        match self.walker(from_seq) {
+        let mut scan = match self.walker(from_seq) {
             Ok(walker) => Scan::new(walker),
             Err(e) => Scan::new(self.failed_walker(e)),
-        }
+        };
+        scan.keyring = self.keyring.clone();
+        scan
     }
 
     /// Like [`crate::Store::scan`] but yields the raw stored records (export, benchmarks).

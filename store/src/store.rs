@@ -4,15 +4,18 @@ use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use vigil_events::{ClassPolicy, Envelope, EventKind, Hash, NewEvent, Source, UtcMicros};
+use vigil_events::{
+    ClassPolicy, DataClass, Envelope, Event, EventKind, Hash, NewEvent, Source, UtcMicros,
+};
 
 use crate::chain::{chain_hash, Key, ZERO_HASH};
 use crate::journal::{self, DamagedFrame, Frame, Journal, CHECKPOINT_BYTES};
 use crate::open::{self, prepare, prepare_read_only, read_key, sync_dir, WATERMARK};
 use crate::quiet::quietly;
+use crate::seal::{Keyring, OpenError};
 use crate::segment::{Segment, SegmentWriter};
 use crate::{keys, StoreError, StoreOptions};
 
@@ -177,6 +180,8 @@ pub struct Store {
     /// `None` when the store is open read-only.
     watermark: Option<File>,
     pub(crate) key: Option<Key>,
+    /// Encryption keys of `core` payloads (`StoreOptions::encryption_key_file`).
+    pub(crate) keyring: Option<Arc<Keyring>>,
     writer: Mutex<Writer>,
     state: RwLock<ChainState>,
     recovery: Recovery,
@@ -245,6 +250,20 @@ impl Store {
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store, StoreError> {
         let key = match &opts.key_file {
             Some(p) => Some((p.as_path(), read_key(p)?)),
+            None => None,
+        };
+        let keyring = match &opts.encryption_key_file {
+            Some(p) => {
+                if opts.key_file.as_deref() == Some(p.as_path()) {
+                    return Err(StoreError::KeyFile {
+                        path: p.clone(),
+                        problem: "the same file is given as chain key and as encryption key;                                   use two separate key files"
+                            .into(),
+                        needed_by: None,
+                    });
+                }
+                Some(Arc::new(Keyring::load(p)?))
+            }
             None => None,
         };
         let key_arg = key.as_ref().map(|(p, k)| (*p, k));
@@ -380,6 +399,7 @@ impl Store {
             db_file,
             watermark,
             key: key.map(|(_, k)| k),
+            keyring,
             writer: Mutex::new(Writer {
                 poisoned: None,
                 journal,
@@ -643,7 +663,7 @@ impl Store {
             let seq = st.last_seq + 1 + i as u64;
             let kind = ev.kind();
             let class = policy.class_for(kind);
-            let bytes = ev.encode(seq, class);
+            let bytes = self.encode(ev, seq, class)?;
             if bytes.len() > MAX_RECORD {
                 return Err(StoreError::TooLarge {
                     seq,
@@ -918,6 +938,34 @@ impl Store {
             .map_err(|e| StoreError::sled(&self.sled_dir, e))
     }
 
+    /// The stored bytes of `ev` at `seq`: a `core` payload is sealed when the store has an
+    /// encryption key. A payload read sealed and never opened cannot be stored again.
+    pub(crate) fn encode(
+        &self,
+        ev: &NewEvent,
+        seq: u64,
+        class: DataClass,
+    ) -> Result<Vec<u8>, StoreError> {
+        if let Event::Sealed(_) = ev.event {
+            return Err(StoreError::BadQuery(format!(
+                "seq {seq}: a {} payload read without its encryption key (`<encrypted>`)                  cannot be appended",
+                ev.kind().name()
+            )));
+        }
+        match (&self.keyring, class) {
+            (Some(ring), DataClass::Core) => {
+                ev.encode_sealed(seq, class, |aad, clear| ring.seal(seq, aad, clear))
+            }
+            _ => Ok(ev.encode(seq, class)),
+        }
+    }
+
+    /// `env`, decoded from the stored `bytes`, with its payload opened when it is sealed and the
+    /// store has the encryption key; without the key it stays [`Event::Sealed`].
+    pub(crate) fn unseal(&self, env: Envelope) -> Result<Envelope, StoreError> {
+        unseal(self.keyring.as_deref(), &self.sled_dir, env)
+    }
+
     pub(crate) fn decode_err(&self, seq: u64, e: impl std::fmt::Display) -> StoreError {
         corrupt(&self.sled_dir, seq, format!("undecodable record: {e}"))
     }
@@ -951,8 +999,31 @@ impl Store {
         if env.seq != seq {
             return Err(self.corrupt(seq, format!("record says seq {}", env.seq)));
         }
-        Ok(Some(env))
+        self.unseal(env).map(Some)
     }
+}
+
+/// Open the sealed payload of `env` with `keyring`, if both are there.
+pub(crate) fn unseal(
+    keyring: Option<&Keyring>,
+    sled_dir: &Path,
+    mut env: Envelope,
+) -> Result<Envelope, StoreError> {
+    let Some(ring) = keyring else {
+        return Ok(env);
+    };
+    if !env.is_sealed() {
+        return Ok(env);
+    }
+    env.payload = ring.open_envelope(&env).map_err(|e| match e {
+        OpenError::Key(e) => e,
+        OpenError::Decode(e) => corrupt(
+            sled_dir,
+            env.seq,
+            format!("undecodable record (opened payload): {e}"),
+        ),
+    })?;
+    Ok(env)
 }
 
 pub(crate) fn watermark_encode(seq: u64, hash: &Hash) -> [u8; 48] {

@@ -23,6 +23,9 @@ pub enum ProblemKind {
     HeadMismatch,
     /// Reading the store failed.
     ReadFailed,
+    /// A sealed payload does not open with the given encryption key file (wrong key, a retired
+    /// key missing from the keyring, or an altered record).
+    Unsealable,
 }
 
 impl ProblemKind {
@@ -35,6 +38,7 @@ impl ProblemKind {
             ProblemKind::Undecodable => "undecodable record",
             ProblemKind::HeadMismatch => "head mismatch",
             ProblemKind::ReadFailed => "read failed",
+            ProblemKind::Unsealable => "sealed payload does not open",
         }
     }
 }
@@ -81,6 +85,10 @@ pub struct VerifyReport {
     /// Which destruction records (`RecordsDestroyed`, by seq) cover the redactions and the
     /// records before the base, with how many each: see `Store::purges`.
     pub destroyed_by: Vec<(u64, u64)>,
+    /// Records whose payload is sealed (encrypted at rest). Their chain hashes are checked
+    /// like any record's; their payloads are opened and decoded only when the store was opened
+    /// with the encryption key.
+    pub sealed: u64,
     /// The first problem, if any.
     pub problem: Option<Problem>,
 }
@@ -114,6 +122,7 @@ impl Store {
             keyed: self.key.is_some(),
             redacted: 0,
             destroyed_by: Vec::new(),
+            sealed: 0,
             problem: Some(problem(
                 st.base_seq,
                 ProblemKind::ReadFailed,
@@ -136,6 +145,7 @@ impl Store {
             keyed: self.key.is_some(),
             redacted: 0,
             destroyed_by: Vec::new(),
+            sealed: 0,
             problem: None,
         };
         let mut redactions = crate::purge::Redactions::default();
@@ -220,6 +230,17 @@ impl Store {
                         redactions.saw(&env);
                         seg_keys.push(keys::time(keys::bucket(env.ts), first).to_vec());
                         seg_keys.push(keys::sk(env.source, env.kind, first).to_vec());
+                        if env.is_sealed() {
+                            report.sealed += 1;
+                            if let Err(e) = self.unseal(env) {
+                                let kind = match e {
+                                    crate::StoreError::Unsealable { .. } => ProblemKind::Unsealable,
+                                    _ => ProblemKind::Undecodable,
+                                };
+                                chain_problem = Some(problem(r.seq, kind, e.to_string()));
+                                break 'walk;
+                            }
+                        }
                     }
                     Ok(env) => {
                         chain_problem = Some(problem(

@@ -18,7 +18,7 @@ use vigil_store::{Query, Store, StoreError, StoreOptions};
 
 use crate::api;
 use crate::cmd::common::{load_config, open_store_for_reading, DataArgs, OutputFormat};
-use crate::exit::{Classify, CmdResult};
+use crate::exit::{Classify, CmdResult, Failure};
 use crate::render::{csv_field, payload_summary, rfc3339};
 use vigil_store::envelope_json;
 
@@ -196,6 +196,7 @@ pub fn run(args: AuditArgs) -> CmdResult {
             &dir,
             StoreOptions {
                 key_file: args.data.key_file.clone(),
+                encryption_key_file: args.data.encryption_key_file.clone(),
                 ..StoreOptions::existing()
             },
         ))
@@ -276,7 +277,18 @@ pub fn run(args: AuditArgs) -> CmdResult {
                 backward: args.newest_first,
                 cursor,
             })
-            .failed()?;
+            .map_err(|e| {
+                // A wrong encryption key file is the caller's input (exit 2), naming the file
+                // and the first seq that does not open.
+                let bad = e
+                    .downcast_ref::<StoreError>()
+                    .is_some_and(StoreError::is_bad_input);
+                if bad {
+                    Failure::BadInput(e)
+                } else {
+                    Failure::Failed(e)
+                }
+            })?;
         items.extend(page);
         match next {
             Some(c) => {

@@ -17,6 +17,10 @@ pub struct DataArgs {
     /// The 32-byte key file of a keyed store (the config's `store.key_file`).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+    /// The encryption key file of `core` payloads (the config's `store.encryption_key_file`);
+    /// without it they show as `<encrypted>`.
+    #[arg(long, value_name = "FILE")]
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 impl DataArgs {
@@ -80,6 +84,7 @@ pub fn open_store_for_reading(data: &DataArgs) -> Result<Store, Failure> {
     }
     let opts = StoreOptions {
         key_file: data.key_file.clone(),
+        encryption_key_file: data.encryption_key_file.clone(),
         ..StoreOptions::existing()
     };
     Store::open(&dir, opts)

@@ -103,6 +103,21 @@ fn check(a: CheckArgs) -> CmdResult {
             ));
         }
     }
+    // The encryption key file is checked the same way (mode 600, owner, 32 bytes).
+    if let Some(key) = &config.store.encryption_key_file {
+        if key.exists() {
+            vigil_store::seal::read_key_file(key)
+                .map_err(|e| anyhow::anyhow!("{origin}: [store] encryption_key_file: {e}"))
+                .bad_input()?;
+        } else {
+            note.get_or_insert_with(String::new).push_str(&format!(
+                "  {:<11}note: encryption key file {} does not exist yet; `vigil start` \
+                 refuses to run until it holds 32 bytes with mode 600\n",
+                "",
+                key.display()
+            ));
+        }
+    }
     let doc = summary_json(&config, &origin, note.as_deref().map(str::trim));
     print_document(a.format, &doc, || {
         let mut text = summary(&config, &origin);
@@ -127,6 +142,7 @@ fn summary_json(c: &Config, origin: &str, note: Option<&str>) -> serde_json::Val
         },
         "store": {
             "key_file": c.store.key_file.as_ref().map(|k| k.display().to_string()),
+            "encryption_key_file": c.store.encryption_key_file.as_ref().map(|k| k.display().to_string()),
             "max_batch": c.store.max_batch,
             "max_delay": d(c.store.max_delay),
         },

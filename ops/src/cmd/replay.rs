@@ -49,6 +49,16 @@ pub fn run(args: ReplayArgs) -> CmdResult {
         let env = env
             .map_err(|e| anyhow!(e).context("reading the log (run `vigil verify`)"))
             .check_failed()?;
+        if env.is_sealed() {
+            // The cores cannot re-derive decisions from a payload they cannot read.
+            return Err(Failure::BadInput(anyhow!(
+                "{}: seq {} ({}) is encrypted at rest (class core); replay needs the payloads: \
+                 pass --encryption-key-file (the config's [store] encryption_key_file)",
+                args.data.log_dir().display(),
+                env.seq,
+                env.kind.name()
+            )));
+        }
         hints.note(&env);
         progress.set(env.seq);
     }

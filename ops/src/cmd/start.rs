@@ -69,6 +69,7 @@ pub fn run(args: StartArgs) -> CmdResult {
         .unwrap_or_else(|| loaded.config.station.data_dir.clone());
     let store = StoreOptions {
         key_file: loaded.config.store.key_file.clone(),
+        encryption_key_file: loaded.config.store.encryption_key_file.clone(),
         ..StoreOptions::default()
     };
     let mut services: Vec<Service> = Vec::new();
