@@ -324,7 +324,10 @@ pub fn verify(a: VerifyArgs) -> CmdResult {
             } else {
                 "chain checked; payloads not opened without the encryption key"
             };
-            t += &format!("sealed     {} records encrypted at rest ({how})\n", r.sealed);
+            t += &format!(
+                "sealed     {} records encrypted at rest ({how})\n",
+                r.sealed
+            );
         }
         if r.redacted > 0 || !r.destroyed_by.is_empty() {
             let by: Vec<String> = r
