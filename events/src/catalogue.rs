@@ -113,7 +113,7 @@ catalogue! {
     /// Export imported.
     ImportMade => class: Important, schema: 1, audit: true;
     /// Backup written.
-    BackupMade => class: Important, schema: 1, audit: true;
+    BackupMade => class: Important, schema: 2, audit: true;
     /// Backup restored or test-restored.
     BackupRestored => class: Important, schema: 1, audit: true;
     /// Audit history queried through the API (answered or refused).
@@ -180,4 +180,6 @@ catalogue! {
     StoreRepaired => class: Important, schema: 1, audit: true;
     /// The previous run ended without `SupervisorStopped`; recorded at the next start.
     UncleanStopDetected => class: Important, schema: 1, audit: true;
+    /// A recovery test restored the latest backup and checked it (result, what failed).
+    BackupTested => class: Important, schema: 1, audit: true;
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::{AuditQueried, WindowOpened};
+use crate::kinds::{AuditQueried, BackupMade, WindowOpened};
 use crate::{Event, EventKind};
 
 /// `WindowOpened` as written by schema 1: no local times, no zone.
@@ -56,6 +56,36 @@ impl From<AuditQueriedV1> for AuditQueried {
     }
 }
 
+/// `BackupMade` as written by schema 1: one backup file, no increments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackupMadeV1 {
+    /// Backup path.
+    pub path: String,
+    /// Last seq contained.
+    pub last_seq: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// BLAKE3 of the backup file, hex.
+    pub hash: String,
+}
+
+impl From<BackupMadeV1> for BackupMade {
+    /// A schema 1 backup was one whole file: a full backup numbered 1 from seq 1, its file
+    /// hash standing for the manifest hash, no frame files.
+    fn from(v: BackupMadeV1) -> Self {
+        BackupMade {
+            path: v.path,
+            increment: 1,
+            full: true,
+            first_seq: 1,
+            last_seq: v.last_seq,
+            files: 0,
+            bytes: v.bytes,
+            manifest_hash: v.hash,
+        }
+    }
+}
+
 /// Decode an old version of `kind`'s payload into the current type; `None` when no such
 /// version was ever written.
 pub(crate) fn upcast(
@@ -71,6 +101,10 @@ pub(crate) fn upcast(
         (EventKind::AuditQueried, 1) => Some(
             rmp_serde::from_slice::<AuditQueriedV1>(bytes)
                 .map(|v| Event::AuditQueried(AuditQueried::from(v))),
+        ),
+        (EventKind::BackupMade, 1) => Some(
+            rmp_serde::from_slice::<BackupMadeV1>(bytes)
+                .map(|v| Event::BackupMade(BackupMade::from(v))),
         ),
         _ => None,
     }
@@ -90,7 +124,18 @@ pub fn old_versions() -> Vec<(EventKind, u16, Vec<u8>)> {
         results: 3,
         client: "127.0.0.1:50412".into(),
     };
+    let backup_v1 = BackupMadeV1 {
+        path: "backups/2026-06-01.vigil-backup".into(),
+        last_seq: 500,
+        bytes: 65_536,
+        hash: "ef".repeat(32),
+    };
     vec![
+        (
+            EventKind::BackupMade,
+            1,
+            rmp_serde::to_vec_named(&backup_v1).expect("plain struct encodes"),
+        ),
         (
             EventKind::WindowOpened,
             1,
