@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
+mod backup;
 mod camera;
 mod classes;
 mod classifier;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use vigil_events::{ClassPolicy, DataClass, EventKind};
 
 pub use api::ApiConfig;
+pub use backup::BackupConfig;
 pub use camera::{CameraBackend, CameraConfig, Resolution};
 pub use classifier::{ClassifierConfig, Engine};
 pub use clock::ClockConfig;
@@ -76,6 +78,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// `[clock]`.
     pub clock: ClockConfig,
+    /// `[backup]`.
+    pub backup: BackupConfig,
     class_policy: ClassPolicy,
 }
 
@@ -95,6 +99,7 @@ struct RawConfig {
     pico: PicoConfig,
     api: ApiConfig,
     clock: ClockConfig,
+    backup: backup::RawBackup,
 }
 
 impl Config {
@@ -121,6 +126,7 @@ impl Config {
                 pico: &raw.pico.port,
             },
         )?;
+        let backup = raw.backup.validate(&ctx, &raw.station.data_dir)?;
         Ok(Config {
             station: raw.station,
             schedule: raw.schedule.validate(&ctx)?,
@@ -134,6 +140,7 @@ impl Config {
             pico: raw.pico,
             api: raw.api,
             clock: raw.clock,
+            backup,
             class_policy: classes.policy,
         })
     }
@@ -167,6 +174,7 @@ impl Default for Config {
             pico: PicoConfig::default(),
             api: ApiConfig::default(),
             clock: ClockConfig::default(),
+            backup: BackupConfig::default(),
             class_policy: ClassPolicy::default(),
         }
     }
