@@ -242,7 +242,7 @@ fn a_damaged_backup_is_named_by_file_and_seq_and_restores_nothing() {
     let manifest = incr.join("manifest.json");
     let good = fs::read_to_string(&manifest).expect("read");
     let hash = blake3::hash(b"mp4").to_hex().to_string();
-    let edited = good.replace(&hash, &blake3::hash(b"mp5").to_hex().to_string());
+    let edited = good.replace(&hash, blake3::hash(b"mp5").to_hex().as_ref());
     assert_ne!(edited, good);
     fs::write(&manifest, &edited).expect("w");
     damaged("edited manifest", "manifest.json: BLAKE3 of the manifest");
