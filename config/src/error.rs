@@ -239,6 +239,9 @@ pub enum Problem {
         /// That key's value.
         other: String,
     },
+    /// `[backup]` is refused (a dir inside the data dir, a schedule without a dir).
+    #[error("{0}")]
+    Backup(String),
 }
 
 fn hint(suggestion: &Option<String>) -> String {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
+mod backup;
 mod camera;
 mod classes;
 mod classifier;
@@ -24,6 +25,7 @@ use serde::Deserialize;
 use vigil_events::{ClassPolicy, DataClass, EventKind};
 
 pub use api::ApiConfig;
+pub use backup::BackupConfig;
 pub use camera::{CameraBackend, CameraConfig, Resolution};
 pub use classifier::{ClassifierConfig, Engine};
 pub use clock::ClockConfig;
@@ -80,6 +82,8 @@ pub struct Config {
     pub clock: ClockConfig,
     /// `[supervisor]`.
     pub supervisor: SupervisorConfig,
+    /// `[backup]`.
+    pub backup: BackupConfig,
     class_policy: ClassPolicy,
 }
 
@@ -100,6 +104,7 @@ struct RawConfig {
     api: ApiConfig,
     clock: ClockConfig,
     supervisor: supervisor::RawSupervisor,
+    backup: backup::RawBackup,
 }
 
 impl Config {
@@ -129,6 +134,7 @@ impl Config {
                 pico: &raw.pico.port,
             },
         )?;
+        let backup = raw.backup.validate(&ctx, &raw.station.data_dir)?;
         Ok(Config {
             station: raw.station,
             schedule: raw.schedule.validate(&ctx)?,
@@ -143,6 +149,7 @@ impl Config {
             api: raw.api,
             clock: raw.clock,
             supervisor,
+            backup,
             class_policy: classes.policy,
         })
     }
@@ -177,6 +184,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             clock: ClockConfig::default(),
             supervisor: SupervisorConfig::default(),
+            backup: BackupConfig::default(),
             class_policy: ClassPolicy::default(),
         }
     }

@@ -122,7 +122,7 @@ catalogue! {
     /// Export imported.
     ImportMade => class: Important, schema: 1, audit: true;
     /// Backup written.
-    BackupMade => class: Important, schema: 1, audit: true;
+    BackupMade => class: Important, schema: 2, audit: true;
     /// Backup restored or test-restored.
     BackupRestored => class: Important, schema: 1, audit: true;
     /// Audit history queried through the API (answered or refused).
@@ -191,4 +191,6 @@ catalogue! {
     UncleanStopDetected => class: Important, schema: 1, audit: true;
     /// Disk below the retention floor with only protected data left; capture stops.
     StorageExhausted => class: Important, schema: 1, audit: true;
+    /// A recovery test restored the latest backup and checked it (result, what failed).
+    BackupTested => class: Important, schema: 1, audit: true;
 }

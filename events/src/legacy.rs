@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::{AuditQueried, RecordsDestroyed, RetentionRan, SeqRange, WindowOpened};
+use crate::kinds::{
+    AuditQueried, BackupMade, RecordsDestroyed, RetentionRan, SeqRange, WindowOpened,
+};
 use crate::{Event, EventKind};
 
 /// `WindowOpened` as written by schema 1: no local times, no zone.
@@ -122,6 +124,36 @@ impl From<RecordsDestroyedV1> for RecordsDestroyed {
     }
 }
 
+/// `BackupMade` as written by schema 1: one backup file, no increments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackupMadeV1 {
+    /// Backup path.
+    pub path: String,
+    /// Last seq contained.
+    pub last_seq: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// BLAKE3 of the backup file, hex.
+    pub hash: String,
+}
+
+impl From<BackupMadeV1> for BackupMade {
+    /// A schema 1 backup was one whole file: a full backup numbered 1 from seq 1, its file
+    /// hash standing for the manifest hash, no frame files.
+    fn from(v: BackupMadeV1) -> Self {
+        BackupMade {
+            path: v.path,
+            increment: 1,
+            full: true,
+            first_seq: 1,
+            last_seq: v.last_seq,
+            files: 0,
+            bytes: v.bytes,
+            manifest_hash: v.hash,
+        }
+    }
+}
+
 /// Decode an old version of `kind`'s payload into the current type; `None` when no such
 /// version was ever written.
 pub(crate) fn upcast(
@@ -146,6 +178,10 @@ pub(crate) fn upcast(
             rmp_serde::from_slice::<RecordsDestroyedV1>(bytes)
                 .map(|v| Event::RecordsDestroyed(RecordsDestroyed::from(v))),
         ),
+        (EventKind::BackupMade, 1) => Some(
+            rmp_serde::from_slice::<BackupMadeV1>(bytes)
+                .map(|v| Event::BackupMade(BackupMade::from(v))),
+        ),
         _ => None,
     }
 }
@@ -163,6 +199,12 @@ pub fn old_versions() -> Vec<(EventKind, u16, Vec<u8>)> {
         query: "since=2026-06-01T00:00:00Z&kind=WindowOpened".into(),
         results: 3,
         client: "127.0.0.1:50412".into(),
+    };
+    let backup_v1 = BackupMadeV1 {
+        path: "backups/2026-06-01.vigil-backup".into(),
+        last_seq: 500,
+        bytes: 65_536,
+        hash: "ef".repeat(32),
     };
     let retention_v1 = RetentionRanV1 {
         purged: 120,
@@ -187,6 +229,11 @@ pub fn old_versions() -> Vec<(EventKind, u16, Vec<u8>)> {
             EventKind::RecordsDestroyed,
             1,
             rmp_serde::to_vec_named(&destroyed_v1).expect("plain struct encodes"),
+        ),
+        (
+            EventKind::BackupMade,
+            1,
+            rmp_serde::to_vec_named(&backup_v1).expect("plain struct encodes"),
         ),
         (
             EventKind::WindowOpened,

@@ -89,10 +89,25 @@ pub fn sample(kind: EventKind) -> Event {
         }
         .into(),
         K::BackupMade => BackupMade {
-            path: s("backups/2026-06-01.vigil-backup"),
+            path: s("/var/backups/vigil/0002-incr"),
+            increment: 2,
+            full: false,
+            first_seq: 401,
             last_seq: 500,
+            files: 12,
             bytes: 65_536,
-            hash: s("ef".repeat(32).as_str()),
+            manifest_hash: s("ef".repeat(32).as_str()),
+        }
+        .into(),
+        K::BackupTested => BackupTested {
+            path: s("/var/backups/vigil/0002-incr"),
+            increment: 2,
+            last_seq: 500,
+            ok: false,
+            failure: Some(s(
+                "0002-incr/manifest.json: frames/2026-06-01/04-00-00.jpg: BLAKE3 differs",
+            )),
+            duration_ms: 850,
         }
         .into(),
         K::BackupRestored => BackupRestored {

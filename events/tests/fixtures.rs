@@ -100,6 +100,25 @@ fn audit_queried_v1_upcasts_as_an_answered_query_keeping_its_raw_text() {
     }
 }
 
+#[test]
+fn backup_made_v1_upcasts_as_a_full_first_increment() {
+    let (_, _, bytes) = legacy::old_versions()
+        .into_iter()
+        .find(|(k, s, _)| *k == EventKind::BackupMade && *s == 1)
+        .expect("v1 kept");
+    match decode_payload(EventKind::BackupMade, 1, &bytes).expect("decodes") {
+        Event::BackupMade(b) => {
+            assert_eq!(
+                (b.increment, b.full, b.first_seq, b.last_seq),
+                (1, true, 1, 500)
+            );
+            assert_eq!(b.manifest_hash, "ef".repeat(32));
+            assert_eq!(b.files, 0);
+        }
+        other => panic!("upcast to {other:?}"),
+    }
+}
+
 /// Every fixture ever committed must still decode: old versions are readable forever.
 #[test]
 fn no_fixture_is_orphaned() {

@@ -53,6 +53,11 @@ enum Command {
     Import(cmd::store_cmds::ImportArgs),
     /// Apply the retention policy: destruction records, purges, media deletion (--dry-run: show).
     Retention(cmd::retention::RetentionArgs),
+    /// Back up the log, frames, videos and config into a backup root (incremental after the
+    /// first), verify a backup root on its own, or run a recovery test.
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a backup root into a new data directory.
+    Restore(cmd::backup::RestoreArgs),
     /// Bring a store back after a crash (re-apply its journal) and record what was done.
     Repair(cmd::store_cmds::RepairArgs),
     /// Thermal datasets (synthetic labelled frames).
@@ -87,6 +92,8 @@ fn main() -> ExitCode {
         Command::Load(a) => cmd::store_cmds::load(a),
         Command::Export(a) => cmd::store_cmds::export(a),
         Command::Import(a) => cmd::store_cmds::import(a),
+        Command::Backup(a) => cmd::backup::backup(a),
+        Command::Restore(a) => cmd::backup::restore(a),
         Command::Repair(a) => cmd::store_cmds::repair(a),
         Command::Retention(a) => cmd::retention::retention(a),
         Command::Dataset(c) => cmd::thermal_cmds::dataset(c),

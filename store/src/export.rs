@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use vigil_events::{Envelope, Hash, RecordHeader};
 
-use crate::chain::{chain_hash, ZERO_HASH};
+use crate::chain::{chain_hash, Key, ZERO_HASH};
 use crate::store::{Pending, MAX_RECORD};
 use crate::{Store, StoreError, StoreOptions};
 
@@ -334,8 +334,11 @@ impl Store {
         }
         // Pass 1: check everything, write nothing.
         let summary = {
-            let mut reader =
-                ExportReader::new(BufReader::with_capacity(1 << 20, &mut r), label, self)?;
+            let mut reader = ExportReader::new(
+                BufReader::with_capacity(1 << 20, &mut r),
+                label,
+                self.key.as_ref(),
+            )?;
             while reader.next_record()?.is_some() {}
             reader.summary()
         };
@@ -344,7 +347,11 @@ impl Store {
         }
         // Pass 2: the same records, committed in batches.
         r.seek(SeekFrom::Start(0)).map_err(write_err(label))?;
-        let mut reader = ExportReader::new(BufReader::with_capacity(1 << 20, &mut r), label, self)?;
+        let mut reader = ExportReader::new(
+            BufReader::with_capacity(1 << 20, &mut r),
+            label,
+            self.key.as_ref(),
+        )?;
         let mut st = st;
         let mut base = (summary.first_seq != 1).then_some((summary.first_seq, summary.anchor));
         if let Some((b, a)) = base {
@@ -382,10 +389,11 @@ impl Store {
 }
 
 /// Streaming reader of a msgpack export that checks each record as it goes.
-struct ExportReader<'a, R: BufRead> {
+pub(crate) struct ExportReader<'a, R: BufRead> {
     r: R,
     path: &'a Path,
-    store: &'a Store,
+    /// The chain key the records must hash with (`None`: unkeyed BLAKE3).
+    key: Option<&'a Key>,
     first_seq: u64,
     anchor: Hash,
     next_seq: u64,
@@ -431,11 +439,11 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
         }
     }
 
-    fn new(r: R, path: &'a Path, store: &'a Store) -> Result<Self, StoreError> {
+    pub(crate) fn new(r: R, path: &'a Path, key: Option<&'a Key>) -> Result<Self, StoreError> {
         let mut me = ExportReader {
             r,
             path,
-            store,
+            key,
             first_seq: 1,
             anchor: ZERO_HASH,
             next_seq: 1,
@@ -482,7 +490,7 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
             .filter(|&f| f >= 1)
             .ok_or_else(|| me.bad(None, "header lacks a `first_seq` ≥ 1"))?;
         let anchor = anchor.ok_or_else(|| me.bad(None, "header lacks `anchor`"))?;
-        if keyed != store.is_keyed() {
+        if keyed != key.is_some() {
             return Err(me.bad(
                 None,
                 if keyed {
@@ -546,7 +554,7 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
             .map_err(|_| self.bad(seq, format!("{what} is {} bytes, not 32", b.len())))
     }
 
-    fn next_record(&mut self) -> Result<Option<Pending>, StoreError> {
+    pub(crate) fn next_record(&mut self) -> Result<Option<Pending>, StoreError> {
         let at = Some(self.next_seq);
         let at_end = match self.r.fill_buf() {
             Ok(buf) => buf.is_empty(),
@@ -602,10 +610,10 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
         if prev != self.prev {
             return Err(self.bad(at, "hash mismatch: prev is not the previous record's hash"));
         }
-        if chain_hash(self.store.key.as_ref(), &prev, seq, &bytes) != hash {
+        if chain_hash(self.key, &prev, seq, &bytes) != hash {
             return Err(self.bad(
                 at,
-                if self.store.is_keyed() {
+                if self.key.is_some() {
                     "hash mismatch: hash is not keyed BLAKE3 of the record (altered, or another key)"
                 } else {
                     "hash mismatch: hash is not BLAKE3 of the record"
@@ -670,7 +678,7 @@ impl<'a, R: BufRead> ExportReader<'a, R> {
         Ok(())
     }
 
-    fn summary(&self) -> ExportSummary {
+    pub(crate) fn summary(&self) -> ExportSummary {
         ExportSummary {
             first_seq: self.first_seq,
             last_seq: self.next_seq - 1,

@@ -176,17 +176,49 @@ pub struct ImportMade {
     pub count: u64,
 }
 
-/// A backup of the store was written.
+/// A backup increment was written (`vigil backup --out`, or the supervisor's `[backup] every`).
+///
+/// Schema 2: one increment of a backup root (`docs/operations.md`, "Backups"): its number,
+/// whether it is the full first one, the seq range and files it carries and the BLAKE3 of its
+/// manifest, which chains it to the next increment. Schema 1 ([`crate::legacy::BackupMadeV1`])
+/// described one backup file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BackupMade {
-    /// Backup path.
+    /// The increment's directory (`ROOT/0002-incr`).
     pub path: String,
-    /// Last seq contained.
+    /// Increment number, 1 for the full backup.
+    pub increment: u32,
+    /// True for the first (full) increment of a backup root.
+    pub full: bool,
+    /// First seq the increment's export holds (`last_seq + 1` when it holds none).
+    pub first_seq: u64,
+    /// Last seq contained (in this increment or the ones before it).
     pub last_seq: u64,
-    /// Size in bytes.
+    /// Frame and video files the increment carries (new since the previous one).
+    pub files: u64,
+    /// Bytes written (export, files, config, manifest).
     pub bytes: u64,
-    /// BLAKE3 of the backup file, hex.
-    pub hash: String,
+    /// BLAKE3 of the increment's `manifest.json`, hex.
+    pub manifest_hash: String,
+}
+
+/// A recovery test ran (`vigil backup --test`, or the supervisor's `[backup] test_every`): the
+/// latest backup was restored into a scratch directory, its chain and every manifest hash
+/// checked. A failed test says what failed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackupTested {
+    /// The latest increment's directory, the one tested (with all before it).
+    pub path: String,
+    /// Its increment number (0 when no increment was found).
+    pub increment: u32,
+    /// Last seq the restored store held (0 when the restore failed).
+    pub last_seq: u64,
+    /// True when the restore, the chain and every manifest hash checked.
+    pub ok: bool,
+    /// What failed (file and seq), `None` when the test passed.
+    pub failure: Option<String>,
+    /// How long the test took, ms.
+    pub duration_ms: u64,
 }
 
 /// A backup was restored (or test-restored) and verified.
