@@ -6,8 +6,8 @@
 //! empty nor a backup root, a non-empty restore target, a locked store), 1 a failed check (a
 //! wrong hash, a missing file, a cut export: named by file and seq) or a failed recovery test.
 
+use crate::cmd::store_cmds::now_micros;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::anyhow;
 use serde_json::json;
@@ -67,11 +67,15 @@ pub struct RestoreArgs {
     pub key_file: Option<PathBuf>,
 }
 
-fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+/// Record one backup event in the live store; its seq.
+fn record(store: &Store, ev: impl Into<vigil_events::Event>) -> Result<u64, Failure> {
+    let env = store
+        .append(
+            &[NewEvent::new(now_micros(), Source::Ops, ev)],
+            &ClassPolicy::default(),
+        )
+        .map_err(store_failure)?;
+    Ok(env.first().map_or(0, |e| e.seq))
 }
 
 /// A backup error as a CLI failure: a failed check exits 1, bad input 2.
@@ -168,13 +172,7 @@ fn make(
         bytes: made.bytes,
         manifest_hash: made.manifest_hash.clone(),
     };
-    let env = store
-        .append(
-            &[NewEvent::new(now_micros(), Source::Ops, ev)],
-            &ClassPolicy::default(),
-        )
-        .map_err(store_failure)?;
-    let seq = env.first().map_or(0, |e| e.seq);
+    let seq = record(store, ev)?;
     match f {
         ReportFormat::Json => println!(
             "{}",
@@ -267,13 +265,7 @@ fn verify(root: &Path, key_file: Option<&Path>, f: ReportFormat) -> CmdResult {
 
 fn test(store: &Store, root: &Path, key_file: Option<&Path>, f: ReportFormat) -> CmdResult {
     let t = recovery_test(root, key_file, &std::env::temp_dir(), now_micros());
-    let env = store
-        .append(
-            &[NewEvent::new(now_micros(), Source::Ops, t.event())],
-            &ClassPolicy::default(),
-        )
-        .map_err(store_failure)?;
-    let seq = env.first().map_or(0, |e| e.seq);
+    let seq = record(store, t.event())?;
     match f {
         ReportFormat::Json => println!(
             "{}",

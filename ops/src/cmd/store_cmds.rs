@@ -187,7 +187,8 @@ pub struct ImportArgs {
     pub key_file: Option<PathBuf>,
 }
 
-fn now_micros() -> i64 {
+/// Wall-clock time in UTC µs, the `ts` of the events the store tools record.
+pub(crate) fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
